@@ -40,7 +40,9 @@ class Dataset:
         yield self.x_test, self.y_test
 
 
-def load_dataset(name: str, *, data_dir: Path | str | None = None, allow_download: bool | None = None) -> Dataset:
+def load_dataset(
+    name: str, *, data_dir: Path | str | None = None, allow_download: bool | None = None
+) -> Dataset:
     """Load ``name`` from the first source that has it, verified, or raise DataError.
 
     ``allow_download`` defaults to true unless ``GRADER_OFFLINE`` is set.

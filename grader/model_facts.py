@@ -1,0 +1,101 @@
+"""What the grader knows about a model: its layers' kinds, output shapes and parameter counts.
+
+The same plain record comes from three places: a live Keras model (``describe_model``), a
+pasted ``model.summary()`` text (``grader.summary``), and a child process that built a
+submission (as JSON), so every comparison works on one shape of data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Shape = tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """One layer as a summary shows it."""
+
+    kind: str
+    output_shape: Shape
+    params: int
+    name: str = ""
+
+    def describe(self) -> str:
+        return f"{self.kind} {format_shape(self.output_shape)} {self.params:,}"
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """A model's layers in order, and its parameter totals."""
+
+    layers: tuple[LayerFacts, ...]
+    total_params: int
+    trainable_params: int
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.total_params - self.trainable_params
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.layers[-1].output_shape if self.layers else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelFacts:
+        """Rebuild from JSON, checking types: the data may come from an untrusted child."""
+        layers = tuple(
+            LayerFacts(
+                kind=str(layer["kind"]),
+                output_shape=tuple(None if d is None else int(d) for d in layer["output_shape"]),
+                params=int(layer["params"]),
+                name=str(layer.get("name", "")),
+            )
+            for layer in data["layers"]
+        )
+        return cls(layers, int(data["total_params"]), int(data["trainable_params"]))
+
+
+def format_shape(shape: Shape) -> str:
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
+
+
+def _output_shape(layer: Any) -> Shape:
+    try:
+        return tuple(None if d is None else int(d) for d in layer.output.shape)
+    except (AttributeError, ValueError, TypeError):
+        return ()  # a layer with several outputs or none: no single shape to compare
+
+
+def describe_model(model: Any) -> ModelFacts:
+    """Read a built Keras 2 or Keras 3 model into ``ModelFacts`` (InputLayer rows included)."""
+    layers = []
+    if type(model).__name__ != "Sequential":
+        layers.extend(
+            LayerFacts("InputLayer", _output_shape(layer), 0, layer.name)
+            for layer in model.layers
+            if type(layer).__name__ == "InputLayer"
+        )
+    layers.extend(
+        LayerFacts(type(layer).__name__, _output_shape(layer), int(layer.count_params()), layer.name)
+        for layer in model.layers
+        if type(layer).__name__ != "InputLayer"
+    )
+    trainable = sum(int(_size(weight)) for weight in model.trainable_weights)
+    return ModelFacts(tuple(layers), int(model.count_params()), trainable)
+
+
+def _size(weight: Any) -> int:
+    size = 1
+    for dim in weight.shape:
+        size *= int(dim)
+    return size
