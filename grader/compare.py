@@ -61,10 +61,10 @@ def _layer_problems(expected: LayerFacts, actual: LayerFacts) -> tuple[str, ...]
     problems = []
     if tuple(expected.output_shape) != tuple(actual.output_shape):
         problems.append(
-            f"outputs {format_shape(actual.output_shape)}, documented {format_shape(expected.output_shape)}"
+            f"outputs {format_shape(actual.output_shape)}, expected {format_shape(expected.output_shape)}"
         )
     if expected.params != actual.params:
-        problems.append(f"has {actual.params:,} parameters, documented {expected.params:,}")
+        problems.append(f"has {actual.params:,} parameters, expected {expected.params:,}")
     return tuple(problems)
 
 
@@ -83,7 +83,7 @@ def compare_facts(expected: ModelFacts, actual: ModelFacts) -> list[Row]:
     def pair(i: int, j: int) -> None:
         w, h = want[i], have[j]
         kind = (
-            () if canonical_kind(w.kind) == canonical_kind(h.kind) else (f"is {h.kind}, documented {w.kind}",)
+            () if canonical_kind(w.kind) == canonical_kind(h.kind) else (f"is {h.kind}, expected {w.kind}",)
         )
         rows.append(Row(f"layer {j + 1}", w.describe(), h.describe(), kind + _layer_problems(w, h)))
 
@@ -93,9 +93,23 @@ def compare_facts(expected: ModelFacts, actual: ModelFacts) -> list[Row]:
             if i < i2 and j < j2:
                 pair(i, j)
             elif i < i2:
-                rows.append(Row(f"after layer {j}", want[i].describe(), "—", (f"{want[i].kind} missing",)))
+                rows.append(
+                    Row(
+                        f"after layer {j}",
+                        want[i].describe(),
+                        "—",
+                        (f"missing: expected {want[i].describe()}",),
+                    )
+                )
             else:
-                rows.append(Row(f"layer {j + 1}", "—", have[j].describe(), (f"extra {have[j].kind}",)))
+                rows.append(
+                    Row(
+                        f"layer {j + 1}",
+                        "—",
+                        have[j].describe(),
+                        (f"extra {have[j].kind}: not expected here",),
+                    )
+                )
     for label, documented, built in (
         ("total params", expected.total_params, actual.total_params),
         ("trainable params", expected.trainable_params, actual.trainable_params),
