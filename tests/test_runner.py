@@ -1,0 +1,51 @@
+"""Building a model file in a child process: facts come back as data, failures as messages."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from grader.runner import RunnerError, describe_file
+from tests.conftest import FIXTURES
+
+
+def test_facts_come_back_from_the_child():
+    facts = describe_file(FIXTURES / "listings" / "tutorial_002_as_listed.py")
+    assert facts.total_params == 128_906
+    assert facts.output_shape == (None, 7, 7, 10)
+
+
+def test_the_model_file_is_not_imported_into_this_process():
+    import sys
+
+    describe_file(FIXTURES / "listings" / "tutorial_000_as_listed.py")
+    assert "submission_model" not in sys.modules
+    assert not any("tutorial_000_as_listed" in name for name in sys.modules)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def build_model(:\n", "SyntaxError"),
+        ("x = 1\n", "defines no build_model"),
+        ("def build_model():\n    raise ValueError('my bug')\n", "ValueError: my bug"),
+    ],
+)
+def test_broken_model_files_fail_with_the_students_error(tmp_path, source, message):
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    with pytest.raises(RunnerError, match=message):
+        describe_file(path)
+
+
+def test_a_model_file_that_hangs_is_stopped(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text("import time\ntime.sleep(60)\n")
+    with pytest.raises(RunnerError, match="longer than 2 s"):
+        describe_file(path, timeout=2)
+
+
+def test_a_missing_file_is_reported(tmp_path):
+    with pytest.raises(RunnerError, match="does not exist"):
+        describe_file(tmp_path / os.sep.join(("nowhere", "model.py")))
