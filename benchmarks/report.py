@@ -1,0 +1,38 @@
+"""Print the throughput table from a pytest-benchmark JSON file.
+
+python benchmarks/report.py .benchmarks/throughput.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+def main(path: str) -> None:
+    runs = json.loads(Path(path).read_text())["benchmarks"]
+    table = Table(title="one epoch, 60,000 Fashion-MNIST images")
+    for column in ("reference", "batch", "images/s", "MFLOP/image", "GFLOP/s", "of fp32 peak"):
+        table.add_column(column, justify="right")
+    for run in runs:
+        info = run["extra_info"]
+        if "images_per_s" in info:
+            table.add_row(
+                run["param"],
+                str(info["batch_size"]),
+                f"{info['images_per_s']:,}",
+                f"{info['training_mflops_per_image']:.1f}",
+                f"{info['achieved_gflops']:.1f}",
+                f"{info['fraction_of_float32_peak']:.1%}",
+            )
+        else:
+            table.caption = ", ".join(f"{key}: {value}" for key, value in info.items())
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

