@@ -38,12 +38,11 @@ class Source:
 
 @dataclass(frozen=True)
 class Location:
-    """A place to look, and the sentence that tells a person how to fill it."""
+    """A place to look: a root folder and the subfolders (``""`` for the root) to try in it."""
 
     kind: str
     root: Path
     folders: tuple[str, ...]
-    how: str
 
 
 def data_home() -> Path:
@@ -63,13 +62,13 @@ def locations(spec: DatasetSpec, data_dir: Path | None) -> Iterator[Location]:
     """Every local place to look for ``spec``, in resolution order."""
     explicit = data_dir or (Path(os.environ[DATA_DIR_ENV]) if os.environ.get(DATA_DIR_ENV) else None)
     if explicit is not None:
-        yield Location("explicit", explicit, (*spec.folder_names, ""), "")
+        yield Location("explicit", explicit, (*spec.folder_names, ""))
     if spec.name == "mnist_sample":
-        yield Location("data-home", data_home() / "datasets", ("",), "")
+        yield Location("data-home", data_home() / "datasets", ("",))
     if spec.keras_cache_folder is not None:
-        yield Location("keras-cache", keras_cache(), (spec.keras_cache_folder,), "")
+        yield Location("keras-cache", keras_cache(), (spec.keras_cache_folder,))
     for folder in spec.system_dirs:
-        yield Location("system", folder, ("",), "")
+        yield Location("system", folder, ("",))
 
 
 def _files_in(spec: DatasetSpec, folder: Path) -> dict[str, Path] | Path | None:

@@ -31,7 +31,7 @@ def describe_file(model_file: Path, *, timeout: float = DESCRIBE_TIMEOUT_S) -> M
         raise RunnerError(f"{model_file} does not exist.")
     with tempfile.TemporaryDirectory(prefix="grader-describe-") as scratch:
         result = Path(scratch) / "facts.json"
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "HOME": os.environ.get("HOME", scratch)}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
         try:
             completed = subprocess.run(
                 [sys.executable, "-m", "grader.runner.describe", str(model_file), str(result)],
