@@ -20,7 +20,7 @@ from grader.data import DATASETS, DataError, load_dataset, prepare
 
 
 def _arguments(module: ModuleType) -> argparse.Namespace:
-    name = module.__name__.rsplit(".", 1)[-1] if module.__name__ != "__main__" else module.__spec__.name
+    name = module.__spec__.name  # "reference.<name>", also when run as __main__
     parser = argparse.ArgumentParser(
         prog=f"python -m {name}", description=(module.__doc__ or "").split("\n")[0]
     )
