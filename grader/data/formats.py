@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.atomic import atomic_open
 from grader.data.errors import DataError
 
 IDX_UBYTE = 0x08
@@ -87,8 +88,5 @@ def read_npz(path: Path) -> tuple[dict[str, np.ndarray], str]:
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write the four arrays atomically (temporary file, then rename) so a reader never sees half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
+    with atomic_open(path) as handle:
         np.savez_compressed(handle, **{key: arrays[key] for key in NPZ_KEYS})
-    partial.replace(path)

@@ -132,3 +132,15 @@ def provision_fashion_mnist() -> Path:
                 )
     read_verified(FASHION_MNIST, {part: folder / f"{stem}.gz" for part, stem in IDX_NAMES.items()})
     return folder
+
+
+PROVISIONERS = {"fashion_mnist": provision_fashion_mnist, "mnist_sample": provision_mnist_sample}
+
+
+def provision(name: str) -> Path:
+    """Provision one dataset for offline use; full MNIST cannot be (it needs the Keras download)."""
+    if name not in PROVISIONERS:
+        from grader.data.catalog import get_spec
+
+        raise DataError(f"{name} cannot be provisioned offline: {get_spec(name).provision_hint}.")
+    return PROVISIONERS[name]()

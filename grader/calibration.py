@@ -1,0 +1,188 @@
+"""The reference's own figures on this machine: what relative limits are measured against.
+
+The reference trains through the same runner, with the same epoch cap and seed, as every
+submission, so its training time and accuracy compare like for like. The result is cached
+under a key of everything that could change it (machine, Python, TensorFlow and Keras
+versions, the data's content, the reference's source, the cap and seed), so a class is not
+charged one reference training per student. ``grader calibrate`` measures again on demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata, util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.assignment import Assignment
+from grader.atomic import write_text_atomic
+from grader.checks import Baseline
+from grader.data import Dataset
+from grader.model_facts import ModelFacts
+from grader.runner.supervisor import EventHandler, Runner, Subject
+
+PROCEDURE = 1  # bump when calibration changes in a way that invalidates cached figures
+CACHE_ENV = "GRADER_CACHE_DIR"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A baseline, where it came from, and the environment the reference ran in."""
+
+    baseline: Baseline
+    key: dict[str, Any]
+    environment: dict[str, Any]
+    measured_at: str
+    cached: bool
+    path: Path
+
+
+def cache_dir() -> Path:
+    """``GRADER_CACHE_DIR``, else ``$XDG_CACHE_HOME/grader``, else ``~/.cache/grader``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "grader"
+
+
+def package_version(*names: str) -> str:
+    """The installed version of the first distribution found among ``names``, without importing it."""
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+def machine() -> str:
+    """This machine as timings care about it: host, processor model and core count."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()} / {model} / {os.cpu_count()} cores"
+
+
+def data_digest(data: Dataset) -> str:
+    digest = hashlib.sha256()
+    for array in (data.x_train, data.y_train, data.x_test, data.y_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _source_digest(reference: str) -> str:
+    digest = hashlib.sha256()
+    for module in (f"reference.{reference}", "reference.tutorial"):
+        spec = util.find_spec(module)
+        assert spec is not None and spec.origin is not None
+        digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()
+
+
+def calibration_key(assignment: Assignment, data: Dataset) -> dict[str, Any]:
+    """Everything the reference's figures depend on."""
+    return {
+        "procedure": PROCEDURE,
+        "reference": assignment.reference,
+        "reference_source": _source_digest(assignment.reference),
+        "dataset": data.name,
+        "data": data_digest(data),
+        "max_epochs": assignment.training.max_epochs,
+        "seed": assignment.training.seed,
+        "python": platform.python_version(),
+        "tensorflow": package_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
+        "keras": package_version("keras"),
+        "machine": machine(),
+    }
+
+
+def cache_path(key: dict[str, Any], root: Path | None = None) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return (root or cache_dir()) / "calibration" / f"{key['reference']}-{key['dataset']}-{digest}.json"
+
+
+def _read(path: Path, key: dict[str, Any]) -> Calibration | None:
+    try:
+        stored = json.loads(path.read_text())
+        if stored["key"] != key:
+            return None
+        figures = stored["baseline"]
+        baseline = Baseline(
+            reference=str(figures["reference"]),
+            dataset=str(figures["dataset"]),
+            facts=ModelFacts.from_dict(figures["facts"]),
+            train_seconds=float(figures["train_seconds"]),
+            accuracy=float(figures["accuracy"]),
+            epochs=int(figures["epochs"]),
+        )
+        return Calibration(baseline, key, dict(stored["environment"]), str(stored["measured_at"]), True, path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or unreadable: measure again
+
+
+def calibrate(
+    assignment: Assignment,
+    data: Dataset,
+    *,
+    force: bool = False,
+    cache_root: Path | None = None,
+    on_event: EventHandler | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> Calibration:
+    """The reference's baseline for ``assignment`` on ``data``: cached, or measured now."""
+    key = calibration_key(assignment, data)
+    path = cache_path(key, cache_root)
+    if not force:
+        cached = _read(path, key)
+        if cached is not None:
+            return cached
+    if on_start is not None:
+        on_start()
+    name = assignment.reference
+    with (
+        tempfile.TemporaryDirectory(prefix="grader-calibrate-") as scratch,
+        Runner(
+            Subject.reference(name),
+            recipe=name,
+            training=assignment.training,
+            work=Path(scratch),
+            on_event=on_event,
+        ) as child,
+    ):
+        built = child.build()
+        trained = child.train(data.x_train, data.y_train)
+        scores = child.predict(data.x_test)
+        environment = dict(child.ready)
+    environment.pop("event", None)
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == data.y_test))
+    baseline = Baseline(name, data.name, built.facts, trained.seconds, accuracy, trained.epochs)
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    stored = {
+        "key": key,
+        "baseline": {
+            "reference": name,
+            "dataset": data.name,
+            "facts": built.facts.to_dict(),
+            "train_seconds": trained.seconds,
+            "accuracy": accuracy,
+            "epochs": trained.epochs,
+        },
+        "environment": environment,
+        "measured_at": measured_at,
+    }
+    write_text_atomic(path, json.dumps(stored, indent=2))
+    return Calibration(baseline, key, environment, measured_at, False, path)

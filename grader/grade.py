@@ -1,0 +1,258 @@
+"""One submission, end to end: build in a child, cheap checks, then train, predict and score.
+
+The submission's code runs only in the runner child. This process owns the data and the
+test labels, times every phase on its own clock, scores the child's predictions itself and
+writes every result.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from grader.assignment import Assignment, AssignmentError, load_assignment
+from grader.atomic import write_text_atomic
+from grader.calibration import cache_dir, calibrate
+from grader.checks import Baseline, Check, CheckResult, Evidence
+from grader.data import Dataset, load_dataset
+from grader.report import TrainingDisplay, render_grade, report_text
+from grader.results import Grade, Metrics, write_results
+from grader.runner.supervisor import PhaseFailed, Runner, Subject
+from grader.submission import Submission, SubmissionError, read_submission
+
+REPORT_FILE = "report.txt"
+
+
+def resolve_assignment(submission: Submission, assignment: Assignment | str | Path | None) -> Assignment:
+    """The assignment named on the command line, else the one in ``submission.toml``."""
+    if isinstance(assignment, Assignment):
+        return assignment
+    chosen = assignment or submission.assignment
+    if chosen is None:
+        raise AssignmentError(
+            f'no assignment given: pass --assignment NAME, or put assignment = "NAME" in '
+            f"{submission.folder / 'submission.toml'}."
+        )
+    return load_assignment(chosen)
+
+
+@dataclass
+class _Progress:
+    """Where a grade has got to; turned into a ``Grade`` whatever happened."""
+
+    checks: dict[Check, CheckResult]
+    problem: str | None = None
+    log: str = ""
+
+
+def grade(
+    submission: Path | str,
+    *,
+    assignment: Assignment | str | Path | None = None,
+    dataset: str | None = None,
+    data_dir: Path | None = None,
+    cache_root: Path | None = None,
+    console: Console | None = None,
+) -> Grade:
+    """Grade one submission folder. Raises ``SubmissionError``, ``AssignmentError`` or
+    ``DataError`` for usage problems; anything the submission does wrong ends up in the grade."""
+    started = time.monotonic()
+    console = console or Console()
+    folder = read_submission(submission)
+    task = resolve_assignment(folder, assignment)
+    if dataset:
+        task = task.with_dataset(dataset)
+    data = load_dataset(task.dataset, data_dir=data_dir)
+    environment = {"data_source": f"{data.name} from {data.source.describe()}"}
+    progress = _Progress({})
+    notes = list(folder.notes)
+    metrics = Metrics()
+    timings: dict[str, float] = {}
+
+    if not folder.has_model:
+        progress.problem = (
+            f"No model.py in {folder.name}/: the submission must define build_model() in model.py."
+        )
+        _not_run(task.checks, progress, "there is no model.py to grade.")
+    else:
+        console.print(f"Grading [bold]{folder.display_name}[/bold] ({folder.folder}) on {task.title}")
+        with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
+            runner = Runner(
+                Subject.submission(folder.model_file),
+                recipe=task.reference,
+                training=task.training,
+                work=Path(scratch),
+                on_event=None,
+            )
+            with runner:
+                environment.update({k: v for k, v in runner.ready.items() if k != "event"})
+                metrics = _run_checks(task, data, runner, progress, notes, console, cache_root, timings)
+            timings.update(runner.timings)
+    timings["total"] = time.monotonic() - started
+    return Grade(
+        submission=folder.name,
+        display_name=folder.display_name,
+        assignment=task.name,
+        title=task.title,
+        dataset=task.dataset,
+        checks=tuple(progress.checks[check] for check in task.checks),
+        execution_time=timings["total"],
+        metrics=metrics,
+        timings=timings,
+        environment=environment,
+        problem=progress.problem,
+        log=progress.log,
+        notes=tuple(notes),
+    )
+
+
+def _run_checks(
+    task: Assignment,
+    data: Dataset,
+    runner: Runner,
+    progress: _Progress,
+    notes: list[str],
+    console: Console,
+    cache_root: Path | None,
+    timings: dict[str, float],
+) -> Metrics:
+    try:
+        built = runner.build()
+    except PhaseFailed as failure:
+        where = f" ({failure.where})" if failure.where else ""
+        progress.problem = f"The model did not build: {failure.message}{where}"
+        progress.log = failure.log
+        _not_run(task.checks, progress, "the model did not build (see above).")
+        return Metrics()
+    if built.compiled_by == "assignment":
+        notes.append(
+            f"build_model() returned an uncompiled model; it was compiled with the assignment's "
+            f"{built.optimizer} and {built.loss}."
+        )
+    metrics = Metrics(parameters=built.facts.total_params)
+
+    baseline = _baseline(task, data, console, cache_root, timings) if task.needs_baseline else None
+    evidence = Evidence(facts=built.facts, baseline=baseline)
+    cheap = [check for check in task.checks if check.phase == "build"]
+    for check in cheap:
+        progress.checks[check] = check.run(evidence)
+    training_checks = [check for check in task.checks if check.phase == "train"]
+    if not training_checks:
+        return metrics
+    blocking = [check.name for check in cheap if check.gates and not progress.checks[check].passed]
+    if blocking and not task.train_despite_failures:
+        _not_run(training_checks, progress, f"training was skipped because {_join(blocking)} failed.")
+        return metrics
+
+    with TrainingDisplay(console, runner.subject.label) as display:
+        runner.on_event = display
+        try:
+            trained = runner.train(data.x_train, data.y_train)
+        except PhaseFailed as failure:
+            progress.problem = f"Training stopped: {failure.message}"
+            progress.log = failure.log
+            for check in training_checks:
+                if check.kind == "training_time" and "ran past" in failure.message:
+                    progress.checks[check] = CheckResult(
+                        check.name, check.points, 0.0, "failed", failure.message
+                    )
+                else:
+                    _not_run([check], progress, "training did not finish (see above).")
+            return metrics
+    notes.extend(built.notes)
+    notes.append(f"Trained for {trained.epochs} epochs in {trained.seconds:.1f} s.")
+    metrics = Metrics(parameters=built.facts.total_params, train_seconds=trained.seconds)
+    try:
+        scores = runner.predict(data.x_test)
+        accuracy, problem = score_predictions(scores, data.y_test)
+    except PhaseFailed as failure:
+        accuracy, problem = None, f"Predicting on the test images failed: {failure.message}"
+        progress.log = failure.log
+    if problem:
+        progress.problem = problem
+    if accuracy is not None:
+        metrics = Metrics(built.facts.total_params, trained.seconds, accuracy)
+    evidence = Evidence(built.facts, baseline, trained.seconds, accuracy)
+    for check in training_checks:
+        if check.kind == "accuracy" and accuracy is None:
+            _not_run([check], progress, problem or "no predictions to score.")
+        else:
+            progress.checks[check] = check.run(evidence)
+    return metrics
+
+
+def score_predictions(scores: np.ndarray, labels: np.ndarray) -> tuple[float | None, str | None]:
+    """Accuracy of argmax(scores) against ``labels``; rows with NaN or infinity count as wrong."""
+    expected = (len(labels), 10)
+    if scores.shape != expected:
+        return None, (
+            f"The model's predictions have shape {scores.shape}; expected {expected}, "
+            "one row of 10 class scores per test image."
+        )
+    finite = np.isfinite(scores).all(axis=1)
+    accuracy = float(np.mean(finite & (np.argmax(np.nan_to_num(scores), axis=1) == labels)))
+    problem = (
+        None
+        if finite.all()
+        else f"{int((~finite).sum())} predictions were NaN or infinite and count as wrong."
+    )
+    return accuracy, problem
+
+
+def _baseline(
+    task: Assignment, data: Dataset, console: Console, cache_root: Path | None, timings: dict[str, float]
+) -> Baseline:
+    started = time.monotonic()
+    label = f"reference {task.reference}"
+    with TrainingDisplay(console, label) as display:
+        calibration = calibrate(
+            task,
+            data,
+            cache_root=cache_root,
+            on_event=display,
+            on_start=lambda: console.print(
+                f"Measuring the {label} on this machine (once; cached in {_short(cache_root or cache_dir())})"
+            ),
+        )
+    if not calibration.cached:
+        timings["calibration"] = time.monotonic() - started
+    return calibration.baseline
+
+
+def _not_run(checks: list[Check] | tuple[Check, ...], progress: _Progress, reason: str) -> None:
+    for check in checks:
+        progress.checks[check] = check.not_run(reason)
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _short(path: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+def write_outputs(result: Grade, out_dir: Path) -> tuple[Path, Path]:
+    """``results.json`` (Gradescope) and ``report.txt`` in ``out_dir``, each written atomically."""
+    results = write_results(result, out_dir)
+    report = Path(out_dir) / REPORT_FILE
+    write_text_atomic(report, report_text(result))
+    return results, report
+
+
+__all__ = [
+    "SubmissionError",
+    "grade",
+    "render_grade",
+    "resolve_assignment",
+    "score_predictions",
+    "write_outputs",
+]

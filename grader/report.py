@@ -1,0 +1,145 @@
+"""The terminal report: one row per check with points and a message for the student, the
+environment the grade ran in, where the time went, and a live progress bar while a child trains.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import Grade
+
+MARKS = {
+    "passed": "[green]✓ passed[/green]",
+    "failed": "[red]✗ failed[/red]",
+    "not run": "[yellow]– not run[/yellow]",
+}
+PHASES = (
+    ("startup", "Python and TensorFlow start-up"),
+    ("build", "build"),
+    ("train", "training"),
+    ("predict", "evaluation"),
+    ("calibration", "reference calibration"),
+)
+REPORT_WIDTH = 100
+
+
+def describe_environment(environment: dict[str, Any]) -> str:
+    parts = [
+        f"TensorFlow {environment.get('tensorflow', '?')}",
+        f"Keras {environment.get('keras', '?')}",
+        f"Python {environment.get('python', '?')}",
+        "GPU" if "GPU" in environment.get("devices", ()) else "CPU",
+    ]
+    if environment.get("data_source"):
+        parts.append(f"data: {environment['data_source']}")
+    return " · ".join(parts)
+
+
+def describe_timings(timings: dict[str, float]) -> str:
+    parts = [f"{words} {timings[key]:.1f} s" for key, words in PHASES if key in timings]
+    if "total" in timings:
+        parts.append(f"total {timings['total']:.1f} s")
+    return " · ".join(parts)
+
+
+def render_grade(grade: Grade, console: Console) -> None:
+    table = Table(expand=True, show_lines=True)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Points", justify="right", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    table.add_column("Details", ratio=1)
+    for check in grade.checks:
+        table.add_row(
+            check.name, f"{check.score:g} / {check.max_score:g}", MARKS[check.status], check.message
+        )
+    colour = "green" if grade.passed else "red"
+    lines: list[Any] = [table]
+    if grade.problem:
+        lines.append(Text(grade.problem, style="red"))
+    if grade.log:
+        lines.append(Panel(Text(grade.log), title="last lines your code printed", title_align="left"))
+    lines.extend(Text(f"Note: {note}", style="yellow") for note in grade.notes)
+    lines.append(Text(f"Environment: {describe_environment(grade.environment)}", style="dim"))
+    if grade.timings:
+        lines.append(Text(f"Time: {describe_timings(grade.timings)}", style="dim"))
+    console.print(
+        Panel(
+            Group(*lines),
+            title=f"[bold]{grade.display_name}[/bold] — {grade.title}",
+            subtitle=f"[bold {colour}]{grade.score:g} / {grade.possible:g} points[/bold {colour}]",
+            title_align="left",
+        )
+    )
+
+
+def report_text(grade: Grade) -> str:
+    """The same report as plain text, for ``report.txt``."""
+    console = Console(file=io.StringIO(), width=REPORT_WIDTH, no_color=True, highlight=False)
+    render_grade(grade, console)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+class TrainingDisplay:
+    """A progress bar with ETA fed by the runner's ``batch`` and ``epoch`` events."""
+
+    def __init__(self, console: Console, label: str) -> None:
+        self.console = console
+        self.label = label
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[loss]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task: Any = None
+        self.epoch = 0
+
+    def __enter__(self) -> TrainingDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        epoch, epochs = _int(event.get("epoch")), _int(event.get("epochs"))
+        if event.get("event") == "epoch":
+            logs = event.get("logs") if isinstance(event.get("logs"), dict) else {}
+            metrics = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, int | float))[:120]
+            self.console.print(f"  {self.label} epoch {epoch}/{epochs}  {metrics}", highlight=False)
+            return
+        steps = _int(event.get("steps")) or None
+        if epoch != self.epoch or self.task is None:
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.epoch = epoch
+            self.task = self.progress.add_task(f"{self.label} epoch {epoch}/{epochs}", total=steps, loss="")
+        loss = event.get("loss")
+        self.progress.update(
+            self.task,
+            completed=_int(event.get("step")),
+            loss=f"loss {loss:.4f}" if isinstance(loss, int | float) else "",
+        )
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int else 0

@@ -1,0 +1,342 @@
+"""The runner: the child process that runs a submission's code, or a reference, for the grader.
+
+    python -m grader.runner.child --messages-fd FD --work DIR --recipe NAME --max-epochs N \
+        --seed S (--model FILE | --reference NAME)
+
+Protocol, one JSON object per line. The grader sends commands on stdin:
+``{"command": "build" | "train" | "predict" | "stop"}``. The child answers on file descriptor FD
+with events: ``ready`` (after TensorFlow is imported, before any submission code runs),
+``built``, ``batch`` and ``epoch`` (progress), ``trained``, ``predicted`` or ``error``.
+Arrays travel as .npy files in DIR: ``x_train.npy`` and ``y_train.npy`` (uint8 images, integer
+labels) appear before ``train``, ``x_test.npy`` before ``predict``, and the child writes
+``predictions.npy``. Test labels never reach this process.
+
+Everything here is a claim to the grader: it re-checks what it can and times every phase on
+its own clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FIT_KEYS = ("batch_size", "epochs", "validation_split", "callbacks", "shuffle", "verbose")
+INPUT_SHAPE = (None, 28, 28, 1)
+PROGRESS_INTERVAL_S = 0.25
+PREDICT_BATCH = 256
+
+
+class SubmissionError(Exception):
+    """The submission broke the contract; the message is for its author."""
+
+
+class Channel:
+    """Events to the grader, one JSON line each."""
+
+    def __init__(self, fd: int) -> None:
+        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+
+    def send(self, event: str, **fields: Any) -> None:
+        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
+        self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader.runner.child")
+    parser.add_argument("--messages-fd", type=int, required=True)
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument(
+        "--recipe", required=True, help="the reference whose recipe fills in what is left out"
+    )
+    parser.add_argument("--max-epochs", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    subject = parser.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--model", type=Path)
+    subject.add_argument("--reference")
+    return parser
+
+
+def _where(model_file: Path | None) -> str:
+    """The submission's own line where the current exception came from, if any."""
+    if model_file is None:
+        return ""
+    frames = [f for f in traceback.extract_tb(sys.exc_info()[2]) if Path(f.filename) == model_file]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"{model_file.name}, line {frame.lineno}" + (f": {frame.line}" if frame.line else "")
+
+
+def _loss_name(loss: Any) -> str:
+    if isinstance(loss, str):
+        return loss
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
+
+
+class Run:
+    """One subject's life in the child: build, train, predict."""
+
+    def __init__(self, args: argparse.Namespace, channel: Channel) -> None:
+        self.args = args
+        self.channel = channel
+        self.work: Path = args.work
+        self.model_file: Path | None = args.model.resolve() if args.model else None
+        self.model: Any = None
+        self.fit: dict[str, Any] = {}
+        self.sparse = False
+
+    # -- build ---------------------------------------------------------------------------------
+    def build(self) -> dict[str, Any]:
+        import keras
+
+        from reference import load
+
+        keras.utils.set_random_seed(self.args.seed)
+        recipe_module = load(self.args.recipe)
+        if self.model_file is not None:
+            module = self._import_submission()
+            model = module.build_model()
+            requested = self._requested_fit(module)
+        else:
+            module = load(self.args.reference)
+            model = module.build_model()
+            requested = None
+        if not isinstance(model, keras.Model):
+            raise SubmissionError(f"build_model() returned {type(model).__name__}, not a keras.Model.")
+        compiled_by = "submission"
+        if getattr(model, "optimizer", None) is None:
+            reference_model = recipe_module.build_model()
+            optimizer = reference_model.optimizer
+            model.compile(
+                optimizer=type(optimizer).from_config(optimizer.get_config()),
+                loss=reference_model.loss,
+                metrics=["accuracy"],
+            )
+            compiled_by = "assignment"
+        self._check_input(model)
+        loss = model.loss
+        if isinstance(loss, dict | list | tuple):
+            raise SubmissionError(
+                "the model is compiled with several losses; it must have one output and one loss."
+            )
+        if loss is None:
+            raise SubmissionError("the model is compiled without a loss.")
+        self.sparse = "sparse" in _loss_name(loss).lower()
+        notes: list[str] = []
+        self.fit = self._fit_settings(requested, recipe_module.RECIPE, notes)
+        self.model = model
+
+        from grader.model_facts import describe_model
+
+        return {
+            "facts": describe_model(model).to_dict(),
+            "compiled_by": compiled_by,
+            "optimizer": type(model.optimizer).__name__,
+            "loss": _loss_name(loss),
+            "labels": "integers" if self.sparse else "one-hot",
+            "fit": {key: value for key, value in self.fit.items() if key != "callbacks"}
+            | {"callbacks": [type(c).__name__ for c in self.fit["callbacks"]]},
+            "notes": notes,
+        }
+
+    def _import_submission(self) -> Any:
+        assert self.model_file is not None
+        spec = importlib.util.spec_from_file_location("submission_model", self.model_file)
+        if spec is None or spec.loader is None:
+            raise SubmissionError(f"{self.model_file.name} cannot be loaded as Python.")
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(self.model_file.parent))
+        sys.modules["submission_model"] = module
+        spec.loader.exec_module(module)
+        if not callable(getattr(module, "build_model", None)):
+            raise SubmissionError(f"{self.model_file.name} defines no build_model() function.")
+        return module
+
+    def _requested_fit(self, module: Any) -> dict[str, Any] | None:
+        if not hasattr(module, "fit_kwargs"):
+            return None
+        if not callable(module.fit_kwargs):
+            raise SubmissionError("fit_kwargs must be a function returning a dict of model.fit arguments.")
+        requested = module.fit_kwargs()
+        if not isinstance(requested, dict):
+            raise SubmissionError(f"fit_kwargs() returned {type(requested).__name__}, not a dict.")
+        for key in requested:
+            if key not in FIT_KEYS:
+                owned = " The grader supplies the data." if key in ("x", "y", "validation_data") else ""
+                raise SubmissionError(
+                    f"fit_kwargs() returned {key!r}, which the grader does not accept.{owned} "
+                    f"Allowed: {', '.join(FIT_KEYS)}."
+                )
+        return requested
+
+    def _fit_settings(
+        self, requested: dict[str, Any] | None, recipe: Any, notes: list[str]
+    ) -> dict[str, Any]:
+        """The submission's fit_kwargs (or the recipe's), with epochs capped by the assignment."""
+        import keras
+
+        cap = self.args.max_epochs
+        if requested is None:
+            validation = recipe.validation if isinstance(recipe.validation, float) else 0.0
+            run_dir = self.work / "run"
+            run_dir.mkdir(exist_ok=True)
+            callbacks = recipe.callbacks(run_dir) if self.args.reference else []
+            settings = {
+                "batch_size": recipe.batch_size,
+                "epochs": recipe.epochs,
+                "validation_split": validation,
+            }
+            settings["callbacks"] = callbacks
+            if self.model_file is not None:
+                notes.append(
+                    f"No fit_kwargs(): the reference's batch size ({recipe.batch_size}) and epochs are used."
+                )
+        else:
+            settings = {
+                "batch_size": requested.get("batch_size", recipe.batch_size),
+                "epochs": requested.get("epochs", recipe.epochs),
+                "validation_split": requested.get("validation_split", 0.0),
+                "callbacks": list(requested.get("callbacks") or []),
+                "shuffle": requested.get("shuffle", True),
+            }
+        batch, epochs, split = settings["batch_size"], settings["epochs"], settings["validation_split"]
+        if type(batch) is not int or batch < 1:
+            raise SubmissionError(f"batch_size must be a whole number of at least 1, not {batch!r}.")
+        if type(epochs) is not int or epochs < 1:
+            raise SubmissionError(f"epochs must be a whole number of at least 1, not {epochs!r}.")
+        if isinstance(split, bool) or not isinstance(split, int | float) or not 0 <= split < 1:
+            raise SubmissionError(f"validation_split must be a fraction from 0 up to 1, not {split!r}.")
+        if not all(isinstance(c, keras.callbacks.Callback) for c in settings["callbacks"]):
+            raise SubmissionError("callbacks must be a list of keras.callbacks.Callback objects.")
+        if epochs > cap:
+            notes.append(f"Asked for {epochs} epochs; the assignment allows at most {cap}.")
+            settings["epochs"] = cap
+        return settings
+
+    def _check_input(self, model: Any) -> None:
+        try:
+            shape = tuple(model.inputs[0].shape)
+        except (AttributeError, IndexError, TypeError, ValueError):
+            return  # a subclassed model without a declared input: its first call will tell
+        if (
+            len(model.inputs) != 1
+            or tuple(None if d is None else int(d) for d in shape)[1:] != INPUT_SHAPE[1:]
+        ):
+            found = ", ".join(str(tuple(i.shape)) for i in model.inputs)
+            raise SubmissionError(
+                f"the model expects input {found}; the grader feeds one input of shape (None, 28, 28, 1)."
+            )
+
+    # -- train ---------------------------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        x = np.load(self.work / "x_train.npy", allow_pickle=False)
+        labels = np.load(self.work / "y_train.npy", allow_pickle=False)
+        x = x.reshape(-1, 28, 28, 1).astype("float32") / 255.0
+        y = labels.astype("int64") if self.sparse else np.eye(10, dtype="float32")[labels]
+        settings = dict(self.fit)
+        settings["callbacks"] = [*settings["callbacks"], _progress_callback(self.channel)]
+        history = self.model.fit(x, y, verbose=0, **settings)
+        epochs_run = len(getattr(history, "epoch", []) or [])
+        final = {
+            key: float(values[-1])
+            for key, values in (getattr(history, "history", {}) or {}).items()
+            if values and isinstance(values[-1], int | float | np.floating)
+        }
+        return {"epochs": epochs_run, "final": final}
+
+    # -- predict -------------------------------------------------------------------------------
+    def predict(self) -> dict[str, Any]:
+        x = np.load(self.work / "x_test.npy", allow_pickle=False)
+        x = x.reshape(-1, 28, 28, 1).astype("float32") / 255.0
+        outputs = self.model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        if isinstance(outputs, dict | list | tuple):
+            raise SubmissionError(
+                "the model returns several outputs; it must return one array of class scores."
+            )
+        predictions = np.asarray(outputs, dtype="float32")
+        np.save(self.work / "predictions.npy", predictions, allow_pickle=False)
+        return {"shape": list(predictions.shape)}
+
+
+def _progress_callback(channel: Channel) -> Any:
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.last = 0.0
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch = epoch
+            steps = self.params.get("steps")
+            channel.send("batch", epoch=epoch + 1, epochs=self.params.get("epochs"), step=0, steps=steps)
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            now = time.monotonic()
+            if now - self.last >= PROGRESS_INTERVAL_S:
+                self.last = now
+                loss = float(logs["loss"]) if logs and "loss" in logs else None
+                channel.send(
+                    "batch",
+                    epoch=self.epoch + 1,
+                    epochs=self.params.get("epochs"),
+                    step=batch + 1,
+                    steps=self.params.get("steps"),
+                    loss=loss,
+                )
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            metrics = {
+                k: float(v) for k, v in (logs or {}).items() if isinstance(v, int | float | np.floating)
+            }
+            channel.send("epoch", epoch=epoch + 1, epochs=self.params.get("epochs"), logs=metrics)
+
+    return Progress()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    channel = Channel(args.messages_fd)
+    os.chdir(args.work)
+    import keras
+    import tensorflow as tf
+
+    channel.send(
+        "ready",
+        tensorflow=tf.__version__,
+        keras=keras.__version__,
+        python=platform.python_version(),
+        devices=sorted({device.device_type for device in tf.config.list_physical_devices()}),
+    )
+    run = Run(args, channel)
+    phases = {
+        "build": (run.build, "built"),
+        "train": (run.train, "trained"),
+        "predict": (run.predict, "predicted"),
+    }
+    for line in sys.stdin:
+        command = json.loads(line).get("command")
+        if command not in phases:
+            return 0
+        action, event = phases[command]
+        try:
+            channel.send(event, **action())
+        except BaseException as error:  # report anything, even SystemExit from student code
+            message = str(error) if isinstance(error, SubmissionError) else f"{type(error).__name__}: {error}"
+            channel.send("error", phase=command, message=message, where=_where(run.model_file))
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

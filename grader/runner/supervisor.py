@@ -1,0 +1,291 @@
+"""The grader's side of the runner protocol: start a child, feed it data, time it, stop it.
+
+    with Runner(Subject.submission(model_py), recipe="conv_32_64_64", training=..., work=tmp) as child:
+        built = child.build()
+        trained = child.train(x_train, y_train)
+        scores = child.predict(x_test)
+
+Every phase has a deadline on the grader's clock; a child that misses it, dies, or says
+something malformed is stopped (its whole process group) and the phase fails with a message
+for the student, followed by the tail of what the child printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.assignment import Training
+from grader.model_facts import ModelFacts
+from grader.runner import RunnerError
+
+STARTUP_TIMEOUT_S = 180.0
+BUILD_TIMEOUT_S = 180.0
+PREDICT_TIMEOUT_S = 300.0
+STOP_GRACE_S = 5.0
+MAX_MESSAGE_BYTES = 4 << 20
+LOG_TAIL_LINES = 12
+LOG_NAME = "output.log"
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+class PhaseFailed(RunnerError):
+    """One phase of the child failed; ``message`` is for the student, ``log`` is what it printed."""
+
+    def __init__(self, phase: str, message: str, *, where: str = "", log: str = "") -> None:
+        super().__init__(f"{phase}: {message}")
+        self.phase = phase
+        self.message = message
+        self.where = where
+        self.log = log
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a child runs: a submission's ``model.py``, or a reference by name."""
+
+    label: str
+    argv: tuple[str, ...]
+    model_file: Path | None = None
+
+    @classmethod
+    def submission(cls, model_file: Path) -> Subject:
+        model_file = Path(model_file).resolve()
+        return cls(model_file.parent.name, ("--model", str(model_file)), model_file)
+
+    @classmethod
+    def reference(cls, name: str) -> Subject:
+        return cls(f"reference {name}", ("--reference", name))
+
+
+@dataclass(frozen=True)
+class Built:
+    """The child's account of the built model (checked by the grader where it can be)."""
+
+    facts: ModelFacts
+    compiled_by: str
+    optimizer: str
+    loss: str
+    labels: str
+    fit: dict[str, Any]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """Training as the grader timed it, with the child's report of epochs and final metrics."""
+
+    seconds: float
+    epochs: int
+    final: dict[str, float]
+
+
+@dataclass
+class Runner:
+    """One child process for one subject; use as a context manager so it is always stopped."""
+
+    subject: Subject
+    recipe: str
+    training: Training
+    work: Path
+    on_event: EventHandler | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    ready: dict[str, Any] = field(default_factory=dict)
+
+    def __enter__(self) -> Runner:
+        self.work.mkdir(parents=True, exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        self._log = open(self.work / LOG_NAME, "wb")
+        env = {
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "KERAS_HOME": str(self.work / ".keras"),
+        }
+        argv = [
+            sys.executable,
+            "-m",
+            "grader.runner.child",
+            "--messages-fd",
+            str(write_fd),
+            "--work",
+            str(self.work),
+            "--recipe",
+            self.recipe,
+            "--max-epochs",
+            str(self.training.max_epochs),
+            "--seed",
+            str(self.training.seed),
+            *self.subject.argv,
+        ]
+        started = time.monotonic()
+        self._process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=self.work,
+            env=env,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+        )
+        os.close(write_fd)
+        self._events: queue.Queue[bytes | None] = queue.Queue()
+        threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
+        try:
+            self.ready = self._await("start", "ready", STARTUP_TIMEOUT_S, "starting Python and TensorFlow")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        self.timings["startup"] = time.monotonic() - started
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        process = self._process
+        if process.poll() is None:
+            try:
+                self._send("stop")
+                process.wait(STOP_GRACE_S)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if process.stdin:
+            process.stdin.close()
+        self._log.close()
+
+    # -- phases ----------------------------------------------------------------------------------
+    def build(self) -> Built:
+        started = time.monotonic()
+        self._send("build")
+        message = self._await("build", "built", BUILD_TIMEOUT_S, "building the model")
+        self.timings["build"] = time.monotonic() - started
+        try:
+            return Built(
+                facts=ModelFacts.from_dict(message["facts"]),
+                compiled_by=str(message["compiled_by"]),
+                optimizer=str(message["optimizer"]),
+                loss=str(message["loss"]),
+                labels=str(message["labels"]),
+                fit=dict(message["fit"]),
+                notes=tuple(str(note) for note in message["notes"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise self._failed("build", f"the runner's report was malformed ({error}).") from None
+
+    def train(self, x_train: np.ndarray, y_train: np.ndarray) -> Trained:
+        np.save(self.work / "x_train.npy", x_train, allow_pickle=False)
+        np.save(self.work / "y_train.npy", y_train, allow_pickle=False)
+        limit = self.training.time_limit_s
+        started = time.monotonic()
+        self._send("train")
+        message = self._await("train", "trained", limit, f"training (the limit is {limit:g} s)")
+        seconds = time.monotonic() - started
+        self.timings["train"] = seconds
+        try:
+            epochs = int(message["epochs"])
+            final = {str(k): float(v) for k, v in dict(message["final"]).items()}
+        except (KeyError, TypeError, ValueError):
+            epochs, final = 0, {}
+        return Trained(seconds, epochs, final)
+
+    def predict(self, x_test: np.ndarray) -> np.ndarray:
+        """The model's outputs for ``x_test``, checked to be finite numbers of a sane size."""
+        path = self.work / "predictions.npy"
+        path.unlink(missing_ok=True)
+        np.save(self.work / "x_test.npy", x_test, allow_pickle=False)
+        started = time.monotonic()
+        self._send("predict")
+        self._await("predict", "predicted", PREDICT_TIMEOUT_S, "predicting on the test images")
+        self.timings["predict"] = time.monotonic() - started
+        limit = len(x_test) * 10 * 8 + 4096
+        if not path.is_file() or path.stat().st_size > limit:
+            raise self._failed("predict", "the runner wrote no predictions, or far too many.")
+        try:
+            predictions = np.load(path, allow_pickle=False)
+        except ValueError as error:
+            raise self._failed("predict", f"the predictions file is unreadable ({error}).") from None
+        if predictions.dtype.kind not in "fiu":
+            raise self._failed("predict", f"predictions are {predictions.dtype}, not numbers.")
+        return predictions
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _read(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as stream:
+            while True:
+                line = stream.readline(MAX_MESSAGE_BYTES)
+                if not line:
+                    break
+                self._events.put(line)
+        self._events.put(None)
+
+    def _send(self, command: str) -> None:
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write((json.dumps({"command": command}) + "\n").encode())
+            self._process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the child is gone; _await reports how it ended
+
+    def _await(self, phase: str, expected: str, timeout: float, doing: str) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self._events.get(timeout=max(remaining, 0.0))
+            except queue.Empty:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                raise self._failed(phase, f"{doing} ran past {timeout:g} s and was stopped.") from None
+            if line is None:
+                code = self._process.wait()
+                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+                raise self._failed(phase, f"the process {how}{hint} while {doing}.")
+            try:
+                message = json.loads(line)
+                event = message["event"]
+            except (ValueError, KeyError, TypeError):
+                raise self._failed(phase, "the runner sent a malformed message.") from None
+            if event == expected:
+                return message
+            if event == "error":
+                raise self._failed(
+                    phase, str(message.get("message", "unknown error")), str(message.get("where", ""))
+                )
+            if event in ("batch", "epoch") and self.on_event is not None:
+                self.on_event(message)
+
+    def _failed(self, phase: str, message: str, where: str = "") -> PhaseFailed:
+        return PhaseFailed(phase, message, where=where, log=self.log_tail())
+
+    def log_tail(self) -> str:
+        """The last lines the child printed (its stdout and stderr), minus TensorFlow's notices."""
+        self._log.flush()
+        try:
+            text = (self.work / LOG_NAME).read_text(errors="replace")
+        except OSError:
+            return ""
+        lines = [line for line in text.splitlines() if line.strip() and not _is_tf_notice(line)]
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def _is_tf_notice(line: str) -> bool:
+    return line.startswith(
+        ("I0000", "WARNING: All log messages", "To enable the following", "E0000", "W0000")
+    )
