@@ -37,3 +37,33 @@ def isolated_sources(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("GRADER_DATA_HOME", str(tmp_path / "home"))
     return tmp_path
+
+
+SUBMISSIONS = Path(__file__).parent.parent / "submissions"
+
+
+@pytest.fixture(scope="session")
+def grading_cache(tmp_path_factory) -> Path:
+    """One calibration cache for the whole run, so each reference is measured once."""
+    return tmp_path_factory.mktemp("grader-cache")
+
+
+@pytest.fixture(scope="session")
+def graded(grading_cache):
+    """Grade a submission folder (quietly), once per run for each folder and assignment."""
+    import io
+
+    from rich.console import Console
+
+    from grader.grade import grade
+
+    grades = {}
+
+    def run(folder, assignment=None):
+        key = (str(folder), str(assignment))
+        if key not in grades:
+            console = Console(file=io.StringIO(), width=100)
+            grades[key] = grade(folder, assignment=assignment, cache_root=grading_cache, console=console)
+        return grades[key]
+
+    return run

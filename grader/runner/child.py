@@ -70,11 +70,28 @@ def _where(model_file: Path | None) -> str:
     """The submission's own line where the current exception came from, if any."""
     if model_file is None:
         return ""
+    error = sys.exc_info()[1]
+    if isinstance(error, SyntaxError) and error.filename and Path(error.filename) == model_file:
+        return f"{model_file.name}, line {error.lineno}" + (f": {error.text.strip()}" if error.text else "")
     frames = [f for f in traceback.extract_tb(sys.exc_info()[2]) if Path(f.filename) == model_file]
     if not frames:
         return ""
     frame = frames[-1]
     return f"{model_file.name}, line {frame.lineno}" + (f": {frame.line}" if frame.line else "")
+
+
+def import_submission(model_file: Path) -> Any:
+    """Import a submission's model.py as module ``submission_model`` (its folder on sys.path)."""
+    spec = importlib.util.spec_from_file_location("submission_model", model_file)
+    if spec is None or spec.loader is None:
+        raise SubmissionError(f"{model_file.name} cannot be loaded as Python.")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(model_file.parent))
+    sys.modules["submission_model"] = module
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "build_model", None)):
+        raise SubmissionError(f"{model_file.name} defines no build_model() function.")
+    return module
 
 
 def _loss_name(loss: Any) -> str:
@@ -104,7 +121,7 @@ class Run:
         keras.utils.set_random_seed(self.args.seed)
         recipe_module = load(self.args.recipe)
         if self.model_file is not None:
-            module = self._import_submission()
+            module = import_submission(self.model_file)
             model = module.build_model()
             requested = self._requested_fit(module)
         else:
@@ -148,19 +165,6 @@ class Run:
             | {"callbacks": [type(c).__name__ for c in self.fit["callbacks"]]},
             "notes": notes,
         }
-
-    def _import_submission(self) -> Any:
-        assert self.model_file is not None
-        spec = importlib.util.spec_from_file_location("submission_model", self.model_file)
-        if spec is None or spec.loader is None:
-            raise SubmissionError(f"{self.model_file.name} cannot be loaded as Python.")
-        module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(self.model_file.parent))
-        sys.modules["submission_model"] = module
-        spec.loader.exec_module(module)
-        if not callable(getattr(module, "build_model", None)):
-            raise SubmissionError(f"{self.model_file.name} defines no build_model() function.")
-        return module
 
     def _requested_fit(self, module: Any) -> dict[str, Any] | None:
         if not hasattr(module, "fit_kwargs"):
@@ -332,7 +336,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             channel.send(event, **action())
         except BaseException as error:  # report anything, even SystemExit from student code
-            message = str(error) if isinstance(error, SubmissionError) else f"{type(error).__name__}: {error}"
+            if isinstance(error, SubmissionError):
+                message = str(error)
+            elif isinstance(error, SyntaxError):
+                message = f"SyntaxError: {error.msg}"  # where it is comes separately
+            else:
+                message = f"{type(error).__name__}: {error}"
             channel.send("error", phase=command, message=message, where=_where(run.model_file))
             return 1
     return 0

@@ -5,25 +5,20 @@ python -m grader.runner.describe MODEL_PY RESULT_JSON
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 
 def main(model_file: str, result: str) -> int:
-    spec = importlib.util.spec_from_file_location("submission_model", model_file)
-    if spec is None or spec.loader is None:
-        print(f"cannot load {model_file} as Python", file=sys.stderr)
+    from grader.runner.child import SubmissionError, import_submission
+
+    try:
+        module = import_submission(Path(model_file).resolve())
+    except SubmissionError as error:
+        print(error, file=sys.stderr)
         return 1
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(Path(model_file).parent))
-    spec.loader.exec_module(module)
-    build = getattr(module, "build_model", None)
-    if not callable(build):
-        print(f"{Path(model_file).name} defines no build_model() function", file=sys.stderr)
-        return 1
-    model = build()
+    model = module.build_model()
 
     from grader.model_facts import describe_model
 

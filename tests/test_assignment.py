@@ -1,0 +1,82 @@
+"""The shipped assignment files, and the messages a broken assignment file gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.assignment import ASSIGNMENTS_DIR, AssignmentError, available, load_assignment
+from reference import REFERENCES
+
+GOOD = """
+title = "A test assignment"
+reference = "000"
+dataset = "mnist_sample"
+
+[training]
+max_epochs = 2
+time_limit_s = 60
+
+[[checks]]
+kind = "parameters"
+points = 2
+maximum = 500_000
+"""
+
+
+def test_one_shipped_assignment_per_reference():
+    assert available() == sorted(REFERENCES)
+    for name in available():
+        assignment = load_assignment(name)
+        assert assignment.reference == name
+        assert assignment.possible == 10
+        assert {check.kind for check in assignment.checks} >= {"parameters", "output_shape", "accuracy"}
+
+
+def test_assignments_resolve_by_tutorial_number_and_by_path():
+    assert load_assignment("002").name == "conv5x5_dense1024"
+    assert load_assignment(ASSIGNMENTS_DIR / "adadelta_dropout.toml").reference == "adadelta_dropout"
+
+
+def test_a_valid_file_parses_with_defaults(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    assignment = load_assignment(path)
+    assert (assignment.name, assignment.reference, assignment.training.seed) == ("mine", "conv_32_64_64", 42)
+    assert not assignment.train_despite_failures and not assignment.needs_baseline
+
+
+def test_an_unknown_name_suggests_the_closest():
+    with pytest.raises(AssignmentError, match="did you mean 'conv_32_64_64'"):
+        load_assignment("conv_32_64")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.replace("reference =", "refrence ="), "unknown key refrence .did you mean reference"),
+        (lambda s: s.replace('"000"', '"007"'), "unknown reference '007'"),
+        (lambda s: s.replace("mnist_sample", "cifar10"), "dataset must be one of"),
+        (lambda s: s.replace("max_epochs = 2", "max_epochs = 0"), "training.max_epochs is required"),
+        (lambda s: s.replace("time_limit_s = 60", "time_limt_s = 60"), "did you mean training.time_limit_s"),
+        (
+            lambda s: s.replace("maximum = 500_000", "maximum = 500_000\nexact = 3"),
+            "check 1 .parameters.: give exact alone",
+        ),
+        (lambda s: s + '\n[[checks]]\nkind = "parameters"\npoints = 1\nexact = 3\n', "repeated: parameters"),
+        (lambda s: s.split("[[checks]]")[0], "at least one"),
+        (lambda s: s.replace("title =", "title = = "), "not valid TOML"),
+    ],
+)
+def test_a_broken_file_is_refused_naming_the_file_and_key(tmp_path, change, message):
+    path = tmp_path / "broken.toml"
+    path.write_text(change(GOOD))
+    with pytest.raises(AssignmentError, match=message) as raised:
+        load_assignment(path)
+    assert str(path) in str(raised.value)
+
+
+def test_another_dataset_keeps_the_checks():
+    assignment = load_assignment("000").with_dataset("fashion_mnist")
+    assert assignment.dataset == "fashion_mnist" and assignment.checks == load_assignment("000").checks
+    with pytest.raises(AssignmentError, match="dataset must be one of"):
+        load_assignment("000").with_dataset("svhn")

@@ -1,0 +1,171 @@
+"""Each check's rule on both sides of its limit, and the messages a student reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.checks import (
+    Accuracy,
+    Baseline,
+    CheckError,
+    Evidence,
+    LayerShapes,
+    OutputShape,
+    ParameterCount,
+    TrainingTime,
+    make_check,
+)
+from grader.model_facts import LayerFacts, ModelFacts
+
+# Tutorial 000's printed summary (InputLayer left out, as Sequential summaries do).
+REFERENCE = ModelFacts(
+    (
+        LayerFacts("Conv2D", (None, 28, 28, 32), 320),
+        LayerFacts("MaxPooling2D", (None, 14, 14, 32), 0),
+        LayerFacts("Dropout", (None, 14, 14, 32), 0),
+        LayerFacts("Conv2D", (None, 14, 14, 64), 18_496),
+        LayerFacts("MaxPooling2D", (None, 7, 7, 64), 0),
+        LayerFacts("Dropout", (None, 7, 7, 64), 0),
+        LayerFacts("Conv2D", (None, 7, 7, 64), 36_928),
+        LayerFacts("Flatten", (None, 3136), 0),
+        LayerFacts("Dense", (None, 128), 401_536),
+        LayerFacts("Dropout", (None, 128), 0),
+        LayerFacts("Dense", (None, 10), 1_290),
+    ),
+    458_570,
+    458_570,
+)
+# The same tutorial's code listing as printed: no Dropout, no Flatten.
+AS_LISTED = ModelFacts(
+    (
+        LayerFacts("Conv2D", (None, 28, 28, 32), 320),
+        LayerFacts("MaxPooling2D", (None, 14, 14, 32), 0),
+        LayerFacts("Conv2D", (None, 14, 14, 64), 18_496),
+        LayerFacts("MaxPooling2D", (None, 7, 7, 64), 0),
+        LayerFacts("Conv2D", (None, 7, 7, 64), 36_928),
+        LayerFacts("Dense", (None, 7, 7, 128), 8_320),
+        LayerFacts("Dense", (None, 7, 7, 10), 1_290),
+    ),
+    65_354,
+    65_354,
+)
+BASELINE = Baseline("conv_32_64_64", "mnist_sample", REFERENCE, train_seconds=20.0, accuracy=0.97, epochs=5)
+
+
+def evidence(facts: ModelFacts = REFERENCE, **kwargs) -> Evidence:
+    return Evidence(facts=facts, baseline=BASELINE, **kwargs)
+
+
+def test_parameter_budget_passes_at_the_limit_and_fails_one_over():
+    budget = ParameterCount(points=2, maximum=458_570)
+    assert budget.run(evidence()).score == 2
+    over = ModelFacts(REFERENCE.layers, 458_571, 458_571)
+    result = budget.run(evidence(over))
+    assert (result.status, result.score) == ("failed", 0)
+    assert "1 over the budget of 458,570" in result.message
+
+
+def test_parameter_exact_and_range():
+    assert ParameterCount(points=1, exact=458_570).run(evidence()).passed
+    miss = ParameterCount(points=1, exact=458_571).run(evidence())
+    assert not miss.passed and "(-1)" in miss.message
+    assert ParameterCount(points=1, minimum=400_000, maximum=500_000).run(evidence()).passed
+    low = ParameterCount(points=1, minimum=500_000).run(evidence())
+    assert not low.passed and "at least 500,000" in low.message
+
+
+def test_output_shape_names_what_the_model_outputs():
+    check = OutputShape(points=1)
+    assert check.run(evidence()).passed
+    result = check.run(evidence(AS_LISTED))
+    assert not result.passed
+    assert "outputs (None, 7, 7, 10); it must output (None, 10)" in result.message
+
+
+def test_layer_shapes_point_at_the_missing_flatten():
+    check = LayerShapes(points=2)
+    assert check.run(evidence()).passed
+    result = check.run(evidence(AS_LISTED))
+    assert not result.passed
+    assert result.message == (
+        "Layer 6 outputs (None, 7, 7, 128); the reference flattens before its Dense layers — is a Flatten missing?"
+    )
+
+
+def test_layer_shapes_ignore_dropout_and_parameter_counts():
+    # No Dropout layers and 5x5 kernels: the same shapes, other parameter counts.
+    layers = tuple(
+        LayerFacts(layer.kind, layer.output_shape, layer.params * 2)
+        for layer in REFERENCE.layers
+        if layer.kind != "Dropout"
+    )
+    assert LayerShapes(points=2).run(evidence(ModelFacts(layers, 1, 1))).passed
+
+
+def test_layer_shapes_name_a_layer_of_the_wrong_width():
+    layers = list(REFERENCE.layers)
+    layers[8] = LayerFacts("Dense", (None, 256), 803_072)
+    result = LayerShapes(points=2).run(evidence(ModelFacts(tuple(layers), 860_106, 860_106)))
+    assert (
+        result.message
+        == "Layer 9 (Dense) outputs (None, 256); the reference's Dense there outputs (None, 128)."
+    )
+
+
+def test_training_time_relative_and_absolute():
+    relative = TrainingTime(points=2, max_ratio=1.5)  # 1.5 x 20 s = 30 s
+    assert relative.run(evidence(train_seconds=30.0)).passed
+    slow = relative.run(evidence(train_seconds=30.1))
+    assert not slow.passed and "over 30.0 s (1.5 x the reference's 20.0 s" in slow.message
+    assert TrainingTime(points=2, max_seconds=10).run(evidence(train_seconds=9.9)).passed
+    assert not TrainingTime(points=2, max_seconds=10).run(evidence(train_seconds=10.1)).passed
+
+
+def test_accuracy_relative_and_absolute():
+    relative = Accuracy(points=3, below_reference=0.5)  # 97% - 0.5 points = 96.5%
+    assert relative.run(evidence(accuracy=0.965)).passed
+    low = relative.run(evidence(accuracy=0.9649))
+    assert (
+        not low.passed
+        and "96.50% needed: the reference's 97.00% on this machine minus 0.5 points" in low.message
+    )
+    assert Accuracy(points=3, minimum=0.9).run(evidence(accuracy=0.9)).passed
+    assert not Accuracy(points=3, minimum=0.9).run(evidence(accuracy=0.8999)).passed
+
+
+def test_only_relative_checks_need_the_reference_baseline():
+    assert TrainingTime(points=1, max_ratio=2).needs_baseline
+    assert not TrainingTime(points=1, max_seconds=60).needs_baseline
+    assert Accuracy(points=1, below_reference=1).needs_baseline
+    assert not Accuracy(points=1, minimum=0.9).needs_baseline
+    assert LayerShapes(points=1).needs_baseline
+    assert not ParameterCount(points=1, exact=5).needs_baseline
+
+
+def test_not_run_scores_nothing_and_says_why():
+    result = Accuracy(points=3, minimum=0.9).not_run("training was skipped")
+    assert (result.status, result.score, result.max_score) == ("not run", 0, 3)
+    assert result.message == "Not run: training was skipped"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"kind": "params", "points": 1}, "kind must be one of"),
+        ({"kind": "parameters", "points": 1, "maximun": 5}, "did you mean 'maximum'"),
+        ({"kind": "parameters", "points": 1}, "give exact, or minimum"),
+        ({"kind": "parameters", "points": 1, "exact": 5, "maximum": 6}, "not both"),
+        ({"kind": "parameters", "points": 1, "minimum": 7, "maximum": 6}, "above maximum"),
+        ({"kind": "parameters", "exact": 5}, "points is required"),
+        ({"kind": "parameters", "points": -1, "exact": 5}, "cannot be negative"),
+        ({"kind": "parameters", "points": 1, "exact": "5"}, "must be a number"),
+        ({"kind": "accuracy", "points": 1}, "exactly one of minimum"),
+        ({"kind": "accuracy", "points": 1, "minimum": 97}, "a fraction between 0 and 1"),
+        ({"kind": "training_time", "points": 1, "max_seconds": 5, "max_ratio": 2}, "exactly one of"),
+        ({"kind": "training_time", "points": 1, "max_ratio": 0}, "must be positive"),
+        ({"kind": "output_shape", "points": 1, "expected": [None, 10]}, "positive sizes per image"),
+    ],
+)
+def test_bad_check_settings_are_refused_with_the_reason(table, message):
+    with pytest.raises(CheckError, match=message):
+        make_check(table)

@@ -1,0 +1,257 @@
+"""Grading real submissions end to end: every check passes for one and fails for another.
+
+The sample submissions in submissions/ train real Keras models on the MNIST sample in a child
+process; the broken ones below are written into temporary folders.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from grader.assignment import ASSIGNMENTS_DIR
+from grader.cli import main
+from tests.conftest import FIXTURES, SUBMISSIONS
+from tests.test_results import validate
+
+
+def statuses(grade) -> dict[str, str]:
+    return {check.name: check.status for check in grade.checks}
+
+
+def message(grade, name: str) -> str:
+    return next(check.message for check in grade.checks if check.name == name)
+
+
+@pytest.fixture(scope="module")
+def alice(tmp_path_factory, grading_cache):
+    """alice graded through the command line, as an instructor would."""
+    out = tmp_path_factory.mktemp("alice-out")
+    before = sorted(p.name for p in (SUBMISSIONS / "alice").rglob("*"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADER_CACHE_DIR", str(grading_cache))
+        code = main(["grade", str(SUBMISSIONS / "alice"), "--out", str(out)])
+    after = sorted(p.name for p in (SUBMISSIONS / "alice").rglob("*"))
+    return (
+        code,
+        json.loads((out / "results.json").read_text()),
+        (out / "report.txt").read_text(),
+        before,
+        after,
+    )
+
+
+def test_alice_passes_every_check(alice):
+    code, results, report, _, _ = alice
+    assert code == 0
+    assert results["score"] == 10
+    assert [test["status"] for test in results["tests"]] == ["passed"] * 5
+    assert "10 / 10 points" in report
+
+
+def test_alice_results_are_gradescope_json_with_leaderboard_and_environment(alice):
+    _, results, _, _, _ = alice
+    validate(results)
+    board = {entry["name"]: entry for entry in results["leaderboard"]}
+    assert 0.9 < board["Accuracy"]["value"] <= 1
+    assert board["Parameters"] == {"name": "Parameters", "value": 458_570, "order": "asc"}
+    assert board["Training time (s)"]["order"] == "asc" and board["Training time (s)"]["value"] > 0
+    extra = results["extra_data"]
+    assert extra["environment"]["tensorflow"] and extra["environment"]["keras"]
+    assert extra["environment"]["devices"] == ["CPU"]
+    assert extra["environment"]["data_source"].startswith("mnist_sample from")
+    assert set(extra["timings"]) >= {"startup", "build", "train", "predict", "total"}
+
+
+def test_grading_leaves_the_submission_folder_untouched(alice):
+    _, _, _, before, after = alice
+    assert before == after
+
+
+def test_bob_copied_the_listing_without_flatten(graded):
+    grade = graded(SUBMISSIONS / "bob")
+    assert statuses(grade) == {
+        "Parameter count": "passed",
+        "Output shape": "failed",
+        "Layer shapes": "failed",
+        "Training time": "not run",
+        "Test accuracy": "not run",
+    }
+    assert "outputs (None, 7, 7, 10)" in message(grade, "Output shape")
+    assert message(grade, "Layer shapes") == (
+        "Layer 6 outputs (None, 7, 7, 128); the reference flattens before its Dense layers — is a Flatten missing?"
+    )
+    assert message(grade, "Test accuracy") == (
+        "Not run: training was skipped because Output shape and Layer shapes failed."
+    )
+    assert grade.metrics.train_seconds is None and "train" not in grade.timings
+
+
+def test_carol_is_over_the_parameter_budget(graded):
+    grade = graded(SUBMISSIONS / "carol")
+    assert statuses(grade)["Parameter count"] == "failed"
+    assert statuses(grade)["Layer shapes"] == statuses(grade)["Output shape"] == "passed"
+    assert "557,386 parameters, 57,386 over the budget of 500,000" in message(grade, "Parameter count")
+    assert grade.score == 3
+    assert any("uncompiled" in note for note in grade.notes)
+
+
+def test_dave_copied_adadelta_with_its_new_default_learning_rate(graded):
+    grade = graded(SUBMISSIONS / "dave")
+    assert grade.assignment == "adadelta_dropout"
+    assert statuses(grade) == {
+        "Parameter count": "passed",
+        "Output shape": "passed",
+        "Layer shapes": "passed",
+        "Training time": "passed",
+        "Test accuracy": "failed",
+    }
+    assert grade.metrics.accuracy < 0.6  # the reference reaches about 0.97 in the same epochs
+    assert "Asked for 10 epochs; the assignment allows at most 5." in grade.notes
+
+
+def test_erin_trains_too_slowly(graded):
+    grade = graded(SUBMISSIONS / "erin")
+    assert statuses(grade)["Training time"] == "failed"
+    assert statuses(grade)["Test accuracy"] == "passed"
+    assert "Larger batches" in message(grade, "Training time")
+
+
+def write_submission(folder, source: str, settings: str = 'assignment = "conv_32_64_64"\n'):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.py").write_text(textwrap.dedent(source))
+    (folder / "submission.toml").write_text(settings)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "def build_model(:\n    pass\n",
+            "SyntaxError: invalid syntax (model.py, line 1: def build_model(:)",
+        ),
+        ("x = 1\n", "model.py defines no build_model() function."),
+        (
+            """
+            def build_model():
+                print("building my model")
+                return helper()
+            """,
+            "NameError: name 'helper' is not defined (model.py, line 4: return helper())",
+        ),
+        ("def build_model():\n    return 42\n", "build_model() returned int, not a keras.Model."),
+        (
+            """
+            import keras
+            def build_model():
+                return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+            def fit_kwargs():
+                return {"x": None, "epochs": 1}
+            """,
+            "fit_kwargs() returned 'x', which the grader does not accept. The grader supplies the data.",
+        ),
+        (
+            """
+            import keras
+            def build_model():
+                return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+            """,
+            "the model expects input (None, 28, 28); the grader feeds one input of shape (None, 28, 28, 1).",
+        ),
+    ],
+    ids=["syntax-error", "no-build-model", "name-error", "not-a-model", "fit-kwargs-x", "wrong-input"],
+)
+def test_a_model_that_does_not_build_gets_its_own_error(graded, tmp_path, source, expected):
+    grade = graded(write_submission(tmp_path / "student", source))
+    assert grade.problem.startswith(f"The model did not build: {expected}")
+    assert set(statuses(grade).values()) == {"not run"} and grade.score == 0
+    if "print" in source:
+        assert "building my model" in grade.log
+    validate(grade.to_gradescope())
+
+
+def test_a_folder_without_model_py_scores_zero_with_a_reason(graded, tmp_path):
+    (tmp_path / "empty").mkdir()
+    grade = graded(tmp_path / "empty", assignment="conv_32_64_64")
+    assert grade.problem.startswith("No model.py in empty/")
+    assert grade.score == 0 and set(statuses(grade).values()) == {"not run"}
+
+
+def variant(tmp_path, **settings) -> str:
+    """An assignment on tutorial 000 with absolute limits only, so it needs no calibration."""
+    lines = [
+        'title = "A variant of tutorial 000"',
+        'reference = "conv_32_64_64"',
+        'dataset = "mnist_sample"',
+        f"train_despite_failures = {str(settings.get('despite', False)).lower()}",
+        "[training]",
+        f"max_epochs = {settings.get('max_epochs', 1)}",
+        f"time_limit_s = {settings.get('time_limit_s', 600)}",
+        "[[checks]]",
+        'kind = "parameters"',
+        "points = 1",
+        "maximum = 500_000",
+        "[[checks]]",
+        'kind = "training_time"',
+        "points = 1",
+        "max_seconds = 300",
+        "[[checks]]",
+        'kind = "accuracy"',
+        "points = 1",
+        "minimum = 0.5",
+    ]
+    path = tmp_path / "variant.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_training_past_the_time_limit_is_stopped_and_fails(graded, tmp_path):
+    grade = graded(SUBMISSIONS / "alice", assignment=variant(tmp_path, time_limit_s=2, max_epochs=5))
+    assert statuses(grade) == {
+        "Parameter count": "passed",
+        "Training time": "failed",
+        "Test accuracy": "not run",
+    }
+    assert message(grade, "Training time") == "training (the limit is 2 s) ran past 2 s and was stopped."
+    assert grade.problem.startswith("Training stopped")
+
+
+def test_an_assignment_may_train_despite_failed_build_checks(graded, tmp_path):
+    grade = graded(SUBMISSIONS / "carol", assignment=variant(tmp_path, despite=True))
+    assert statuses(grade) == {
+        "Parameter count": "failed",
+        "Training time": "passed",
+        "Test accuracy": "passed",
+    }
+    assert grade.metrics.accuracy > 0.5
+
+
+def test_the_command_line_exit_codes(tmp_path, grading_cache, monkeypatch):
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(grading_cache))
+    out = tmp_path / "out"
+    assert main(["grade", str(SUBMISSIONS / "bob"), "--out", str(out)]) == 1
+    assert json.loads((out / "results.json").read_text())["score"] == 2
+    assert main(["grade", str(tmp_path / "nobody")]) == 2
+    assert main(["grade", str(SUBMISSIONS / "bob"), "--assignment", "nope"]) == 2
+    assert main(["grade", str(SUBMISSIONS / "bob"), "--assignment", str(ASSIGNMENTS_DIR / "x.toml")]) == 2
+    (tmp_path / "anon").mkdir()
+    assert main(["grade", str(tmp_path / "anon")]) == 2  # no assignment named anywhere
+    assert main(["grade", str(SUBMISSIONS / "bob"), "--dataset", "mnist", "--data-dir", str(FIXTURES)]) == 2
+
+
+def test_an_internal_fault_exits_3_and_leaves_results_alone(tmp_path, monkeypatch):
+    import grader.grade
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text('{"score": 7}')
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the grader itself is broken")
+
+    monkeypatch.setattr(grader.grade, "grade", broken)
+    assert main(["grade", str(SUBMISSIONS / "alice"), "--out", str(out)]) == 3
+    assert (out / "results.json").read_text() == '{"score": 7}'

@@ -1,0 +1,82 @@
+"""results.json: Gradescope's format, validated against its JSON Schema, written atomically."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from grader.checks import CheckResult
+from grader.results import Grade, Metrics, write_results
+from tests.conftest import FIXTURES
+
+SCHEMA = json.loads((FIXTURES / "schemas" / "gradescope_results.schema.json").read_text())
+
+
+def validate(results: dict) -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.validate(results, SCHEMA, cls=jsonschema.Draft202012Validator)
+
+
+def a_grade(**changes) -> Grade:
+    fields = {
+        "submission": "alice",
+        "display_name": "alice",
+        "assignment": "conv_32_64_64",
+        "title": "Tutorial 000",
+        "dataset": "mnist_sample",
+        "checks": (
+            CheckResult("Parameter count", 2, 2, "passed", "458,570 parameters."),
+            CheckResult("Test accuracy", 3, 0, "not run", "Not run: training was skipped."),
+        ),
+        "execution_time": 12.345,
+        "metrics": Metrics(parameters=458_570),
+        "timings": {"startup": 5.0, "build": 0.1},
+        "environment": {"tensorflow": "2.21.0", "devices": ["CPU"]},
+    }
+    return Grade(**{**fields, **changes})
+
+
+def test_gradescope_json_validates_and_carries_scores():
+    results = a_grade().to_gradescope()
+    validate(results)
+    assert results["score"] == 2 and results["execution_time"] == 12.35
+    assert [t["status"] for t in results["tests"]] == ["passed", "failed"]
+    assert results["tests"][1]["output"].startswith("Not run")
+    assert results["leaderboard"] == [{"name": "Parameters", "value": 458_570, "order": "asc"}]
+    assert results["extra_data"]["not_run"] == ["Test accuracy"]
+
+
+def test_leaderboard_lists_what_was_measured():
+    results = a_grade(metrics=Metrics(parameters=10, train_seconds=3.14159, accuracy=0.98765)).to_gradescope()
+    validate(results)
+    assert results["leaderboard"] == [
+        {"name": "Accuracy", "value": 0.9877},
+        {"name": "Parameters", "value": 10, "order": "asc"},
+        {"name": "Training time (s)", "value": 3.14, "order": "asc"},
+    ]
+
+
+def test_the_schema_rejects_what_gradescope_would():
+    for broken in (
+        {"tests": [{"name": "x", "status": "ok", "score": 1}]},
+        {"score": 1, "leaderboard": [{"name": "Accuracy", "value": 1, "order": "up"}]},
+        {"output": "no score anywhere"},
+        {"score": 1, "sccore": 2},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            validate(broken)
+
+
+def test_output_includes_the_problem_log_and_notes():
+    text = a_grade(problem="The model did not build: boom", log="my print", notes=("a note",)).output()
+    assert text.splitlines()[0] == "alice: 2 / 5 points on Tutorial 000."
+    assert "The model did not build: boom" in text and "my print" in text and "a note" in text
+
+
+def test_results_replace_an_old_file_whole(tmp_path):
+    (tmp_path / "results.json").write_text('{"score": 0}')
+    path = write_results(a_grade(), tmp_path)
+    assert json.loads(path.read_text())["score"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
