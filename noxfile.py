@@ -1,5 +1,6 @@
-"""Sessions for the grader: tests, lint, data provisioning, verify-docs and benchmarks.
+"""Sessions for the grader: grading, tests, lint, data provisioning, verify-docs and benchmarks.
 
+nox -s grade -- submissions/alice    grade one submission (provisions its dataset first)
 nox -s tests          the default test run (provisions the offline datasets first)
 nox -s verify_docs    check every reference against its tutorial
 nox -s bench          training throughput and matmul peak (minutes; not run by default)
@@ -19,6 +20,15 @@ BENCHMARK_JSON = ".benchmarks/throughput.json"
 
 def _install(session: nox.Session) -> None:
     session.install("-e", ".[test]")
+
+
+@nox.session(python=PYTHON)
+def grade(session: nox.Session) -> None:
+    """Grade one submission folder: nox -s grade -- submissions/alice [--assignment NAME] [--out DIR]."""
+    if not session.posargs:
+        session.error("name a submission folder: nox -s grade -- submissions/alice")
+    session.install("-e", ".")
+    session.run("grader", "grade", "--provision", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -49,3 +49,17 @@ def test_a_model_file_that_hangs_is_stopped(tmp_path):
 def test_a_missing_file_is_reported(tmp_path):
     with pytest.raises(RunnerError, match="does not exist"):
         describe_file(tmp_path / os.sep.join(("nowhere", "model.py")))
+
+
+def test_a_child_that_dies_is_reported_with_its_exit_code(tmp_path):
+    from grader.assignment import Training
+    from grader.runner.supervisor import PhaseFailed, Runner, Subject
+
+    model = tmp_path / "model.py"
+    model.write_text("import os\n\ndef build_model():\n    print('about to exit')\n    os._exit(7)\n")
+    with Runner(
+        Subject.submission(model), recipe="conv_32_64_64", training=Training(1, 60), work=tmp_path / "work"
+    ) as child:
+        with pytest.raises(PhaseFailed, match="exited with code 7 while building the model") as failed:
+            child.build()
+    assert "about to exit" in failed.value.log

@@ -1,0 +1,56 @@
+"""The reference's baseline: measured through the runner once, then reused from the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from grader.assignment import Training, load_assignment
+from grader.calibration import cache_path, calibrate, calibration_key
+
+
+@pytest.fixture(scope="module")
+def one_epoch():
+    """Tutorial 000's assignment capped at one epoch, so a calibration takes seconds."""
+    return dataclasses.replace(load_assignment("000"), training=Training(max_epochs=1, time_limit_s=300))
+
+
+def test_the_key_covers_what_changes_the_figures(sample, one_epoch):
+    key = calibration_key(one_epoch, sample)
+    assert {"machine", "python", "tensorflow", "keras", "data", "reference_source"} <= set(key)
+    more_epochs = dataclasses.replace(one_epoch, training=Training(max_epochs=2, time_limit_s=300))
+    other_seed = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=300, seed=7))
+    longer_limit = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=900))
+    assert calibration_key(more_epochs, sample) != key
+    assert calibration_key(other_seed, sample) != key
+    assert calibration_key(longer_limit, sample) == key  # a limit is not a figure
+
+
+def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
+    first = calibrate(one_epoch, sample, cache_root=tmp_path)
+    assert not first.cached and first.path.is_file()
+    baseline = first.baseline
+    assert (baseline.reference, baseline.epochs, baseline.facts.total_params) == ("conv_32_64_64", 1, 458_570)
+    assert 0.8 < baseline.accuracy <= 1 and baseline.train_seconds > 0
+    assert first.environment["tensorflow"] and "event" not in first.environment
+
+    again = calibrate(one_epoch, sample, cache_root=tmp_path)
+    assert again.cached and again.baseline == baseline
+
+    first.path.write_text("{not json")  # a damaged cache file is measured again, not trusted
+    remeasured = calibrate(one_epoch, sample, cache_root=tmp_path)
+    assert not remeasured.cached
+    assert json.loads(remeasured.path.read_text())["baseline"]["epochs"] == 1
+    assert calibrate(one_epoch, sample, cache_root=tmp_path, force=True).cached is False
+
+
+def test_a_cache_file_for_another_key_is_not_used(sample, one_epoch, tmp_path):
+    key = calibration_key(one_epoch, sample)
+    path = cache_path(key, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"key": {**key, "machine": "elsewhere"}, "baseline": {}}))
+    from grader.calibration import _read
+
+    assert _read(path, key) is None
