@@ -255,3 +255,22 @@ def test_an_internal_fault_exits_3_and_leaves_results_alone(tmp_path, monkeypatc
     monkeypatch.setattr(grader.grade, "grade", broken)
     assert main(["grade", str(SUBMISSIONS / "alice"), "--out", str(out)]) == 3
     assert (out / "results.json").read_text() == '{"score": 7}'
+
+
+def test_help_explains_each_command(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("grade", "calibrate", "assignments", "verify-docs", "data"):
+        assert command in text
+    with pytest.raises(SystemExit):
+        main(["grade", "--help"])
+    text = capsys.readouterr().out
+    assert "--assignment" in text and "--out" in text and "Exit codes" in text
+
+
+def test_assignments_are_listed_with_their_checks(capsys):
+    assert main(["assignments"]) == 0
+    text = capsys.readouterr().out
+    assert "conv_32_64_64" in text and "adadelta_dropout" in text and "Parameter count" in text

@@ -57,9 +57,14 @@ def test_a_child_that_dies_is_reported_with_its_exit_code(tmp_path):
 
     model = tmp_path / "model.py"
     model.write_text("import os\n\ndef build_model():\n    print('about to exit')\n    os._exit(7)\n")
-    with Runner(
-        Subject.submission(model), recipe="conv_32_64_64", training=Training(1, 60), work=tmp_path / "work"
-    ) as child:
-        with pytest.raises(PhaseFailed, match="exited with code 7 while building the model") as failed:
-            child.build()
+    with (
+        Runner(
+            Subject.submission(model),
+            recipe="conv_32_64_64",
+            training=Training(1, 60),
+            work=tmp_path / "work",
+        ) as child,
+        pytest.raises(PhaseFailed, match="exited with code 7 while building the model") as failed,
+    ):
+        child.build()
     assert "about to exit" in failed.value.log

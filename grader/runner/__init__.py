@@ -1,9 +1,10 @@
 """The child side of the trust boundary: code from a submission runs only in a child process.
 
-The grader starts ``python -m grader.runner.<phase>`` with the submission's file and a result
-path; the child writes JSON there and the grader reads it back as plain data (never pickles,
-never imports the submission itself). Everything the child reports is a claim that the grader
-checks.
+``child.py`` is that child (``python -m grader.runner.child``): it imports the submission, builds,
+trains and predicts when told to, and answers in JSON lines. ``supervisor.py`` is the grader's
+side: it starts the child, hands it arrays as .npy files, enforces each phase's time limit and
+reads its answers as plain data. ``describe_file`` (below) is the one-shot variant used by
+``grader verify-docs --model``. Everything a child reports is a claim that the grader checks.
 """
 
 from __future__ import annotations

@@ -32,4 +32,4 @@ def build_model() -> keras.Model:
 
 
 def fit_kwargs() -> dict:
-    return {"batch_size": 64, "epochs": 5, "validation_split": 0.1}
+    return {"batch_size": 128, "epochs": 5, "validation_split": 0.1}
