@@ -172,7 +172,7 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
         result = calibrate(task, data, force=True, on_event=display)
     baseline = result.baseline
     console.print(
-        f"[green]✓[/green] {task.reference}: trained {baseline.epochs} epochs in {baseline.train_seconds:.1f} s, "
+        f"[green]✓[/green] {task.reference}: trained {baseline.epochs} epoch{'' if baseline.epochs == 1 else 's'} in {baseline.train_seconds:.1f} s, "
         f"test accuracy {baseline.accuracy:.2%}\n  {describe_environment(result.environment)}\n  cached in {result.path}"
     )
     return EXIT_OK

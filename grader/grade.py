@@ -165,7 +165,9 @@ def _run_checks(
                     _not_run([check], progress, "training did not finish (see above).")
             return metrics
     notes.extend(built.notes)
-    notes.append(f"Trained for {trained.epochs} epochs in {trained.seconds:.1f} s.")
+    notes.append(
+        f"Trained for {trained.epochs} epoch{'' if trained.epochs == 1 else 's'} in {trained.seconds:.1f} s."
+    )
     metrics = Metrics(parameters=built.facts.total_params, train_seconds=trained.seconds)
     try:
         scores = runner.predict(data.x_test)

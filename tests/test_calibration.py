@@ -54,3 +54,14 @@ def test_a_cache_file_for_another_key_is_not_used(sample, one_epoch, tmp_path):
     from grader.calibration import _read
 
     assert _read(path, key) is None
+
+
+def test_grader_calibrate_measures_and_caches(tmp_path, monkeypatch, capsys):
+    from grader.cli import main
+
+    spec = (load_assignment("000").path or tmp_path).read_text().replace("max_epochs = 5", "max_epochs = 1")
+    (tmp_path / "one_epoch.toml").write_text(spec)
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["calibrate", str(tmp_path / "one_epoch.toml")]) == 0
+    assert "trained 1 epoch in" in capsys.readouterr().out
+    assert len(list((tmp_path / "cache" / "calibration").glob("conv_32_64_64-mnist_sample-*.json"))) == 1
