@@ -28,6 +28,7 @@ def grade(session: nox.Session) -> None:
     if not session.posargs:
         session.error("name a submission folder: nox -s grade -- submissions/alice")
     session.install("-e", ".")
+    session.run("grader", "sandbox", "--install")
     session.run("grader", "grade", "--provision", *session.posargs)
 
 
@@ -43,6 +44,7 @@ def tests(session: nox.Session) -> None:
     """Run the test suite on small real data; full-size training is marked slow."""
     _install(session)
     session.run("grader", "data", "provision")
+    session.run("grader", "sandbox", "--install")
     session.run("pytest", *session.posargs)
 
 

@@ -156,7 +156,7 @@ def calibrate(
     with (
         tempfile.TemporaryDirectory(prefix="grader-calibrate-") as scratch,
         Runner(
-            Subject.reference(name),
+            Subject.for_reference(name),
             recipe=name,
             training=assignment.training,
             work=Path(scratch),

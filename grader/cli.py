@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--provision", action="store_true", help="first provision the assignment's dataset if it is missing"
     )
+    grade.add_argument(
+        "--sandbox",
+        choices=("auto", "required", "off"),
+        default="auto",
+        help="auto: bubblewrap where it runs, else process isolation with a warning; "
+        "required: refuse to grade without bubblewrap; off: process isolation only",
+    )
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -71,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
         "assignment", metavar="ASSIGNMENT", help="an assignment name, tutorial number or .toml file"
     )
     _data_options(calibrate)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="say how submissions are isolated here; --install installs bubblewrap",
+        description=(
+            "Report whether children run under bubblewrap (no network, private PID namespace, "
+            "read-only view, private scratch) or fall back to process isolation, and why. "
+            "--install installs Debian's bubblewrap with apt-get (as root). Exits 1 without bubblewrap."
+        ),
+    )
+    sandbox.add_argument("--install", action="store_true", help="install bubblewrap with apt-get if missing")
 
     commands.add_parser(
         "assignments",
@@ -178,6 +196,17 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _sandbox(args: argparse.Namespace, console: Console) -> int:
+    from grader.runner.sandbox import choose, install_bubblewrap
+
+    if args.install:
+        console.print(install_bubblewrap())
+    isolation = choose("auto")
+    colour = "green" if isolation.kind == "bubblewrap" else "yellow"
+    console.print(f"[{colour}]Submissions run under {isolation.describe()}.[/{colour}]")
+    return EXIT_OK if isolation.kind == "bubblewrap" else EXIT_FAILED
+
+
 def _assignments(console: Console) -> int:
     from rich.table import Table
 
@@ -247,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     from grader.assignment import AssignmentError
     from grader.data import DataError
     from grader.runner import RunnerError
+    from grader.runner.sandbox import SandboxError
     from grader.submission import SubmissionError
     from grader.summary import SummaryError
 
@@ -257,10 +287,12 @@ def main(argv: list[str] | None = None) -> int:
             return _calibrate(args, console)
         if args.command == "assignments":
             return _assignments(console)
+        if args.command == "sandbox":
+            return _sandbox(args, console)
         if args.command == "verify-docs":
             return _verify_docs(args, console)
         return _data(args, console)
-    except (KeyError, SummaryError, DataError, AssignmentError, SubmissionError) as error:
+    except (KeyError, SummaryError, DataError, AssignmentError, SubmissionError, SandboxError) as error:
         console.print(f"[red]{error.args[0] if error.args else error}[/red]")
         return EXIT_USAGE
     except RunnerError as error:

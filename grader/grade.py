@@ -22,6 +22,7 @@ from grader.checks import Baseline, Check, CheckResult, Evidence
 from grader.data import Dataset, load_dataset
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, Metrics, write_results
+from grader.runner.sandbox import choose
 from grader.runner.supervisor import PhaseFailed, Runner, Subject
 from grader.submission import Submission, SubmissionError, read_submission
 
@@ -58,17 +59,25 @@ def grade(
     data_dir: Path | None = None,
     cache_root: Path | None = None,
     console: Console | None = None,
+    sandbox: str = "auto",
 ) -> Grade:
     """Grade one submission folder. Raises ``SubmissionError``, ``AssignmentError`` or
-    ``DataError`` for usage problems; anything the submission does wrong ends up in the grade."""
+    ``DataError`` for usage problems (``SandboxError`` when ``sandbox="required"`` cannot be met);
+    anything the submission does wrong ends up in the grade."""
     started = time.monotonic()
     console = console or Console()
+    isolation = choose(sandbox)
+    if isolation.kind != "bubblewrap" and sandbox != "off":
+        console.print(f"[bold yellow]Warning: no sandbox; {isolation.describe()}.[/bold yellow]")
     folder = read_submission(submission)
     task = resolve_assignment(folder, assignment)
     if dataset:
         task = task.with_dataset(dataset)
     data = load_dataset(task.dataset, data_dir=data_dir)
-    environment = {"data_source": f"{data.name} from {data.source.describe()}"}
+    environment = {
+        "data_source": f"{data.name} from {data.source.describe()}",
+        "sandbox": isolation.describe(),
+    }
     progress = _Progress({})
     notes = list(folder.notes)
     metrics = Metrics()
@@ -87,7 +96,7 @@ def grade(
                 recipe=task.reference,
                 training=task.training,
                 work=Path(scratch),
-                on_event=None,
+                sandbox=isolation,
             )
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})

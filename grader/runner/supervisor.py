@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,7 @@ import numpy as np
 from grader.assignment import Training
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
+from grader.runner.sandbox import Sandbox, choose, limit_resources
 
 STARTUP_TIMEOUT_S = 180.0
 BUILD_TIMEOUT_S = 180.0
@@ -55,20 +57,30 @@ class PhaseFailed(RunnerError):
 
 @dataclass(frozen=True)
 class Subject:
-    """What a child runs: a submission's ``model.py``, or a reference by name."""
+    """What a child runs: a submission's ``model.py`` (from a copy of its folder), or a reference."""
 
     label: str
-    argv: tuple[str, ...]
     model_file: Path | None = None
+    reference: str | None = None
 
     @classmethod
     def submission(cls, model_file: Path) -> Subject:
         model_file = Path(model_file).resolve()
-        return cls(model_file.parent.name, ("--model", str(model_file)), model_file)
+        return cls(model_file.parent.name, model_file=model_file)
 
     @classmethod
-    def reference(cls, name: str) -> Subject:
-        return cls(f"reference {name}", ("--reference", name))
+    def for_reference(cls, name: str) -> Subject:
+        return cls(f"reference {name}", reference=name)
+
+    def prepare(self, work: Path) -> tuple[str, ...]:
+        """The child's subject arguments; a submission's folder is copied into ``work`` first."""
+        if self.model_file is None:
+            return ("--reference", str(self.reference))
+        copy = work / "submission"
+        shutil.copytree(
+            self.model_file.parent, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+        return ("--model", str(copy / self.model_file.name))
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class Runner:
     training: Training
     work: Path
     on_event: EventHandler | None = None
+    sandbox: Sandbox = field(default_factory=choose)
     timings: dict[str, float] = field(default_factory=dict)
     ready: dict[str, Any] = field(default_factory=dict)
 
@@ -109,11 +122,17 @@ class Runner:
         self.work.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
         self._log = open(self.work / LOG_NAME, "wb")
+        subject = self.subject.prepare(self.work)
+        (self.work / "tmp").mkdir(exist_ok=True)
         env = {
-            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "HOME": str(self.work),
+            "TMPDIR": str(self.work / "tmp"),
+            "LANG": "C.UTF-8",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
+            "PYTHONNOUSERSITE": "1",
             "KERAS_HOME": str(self.work / ".keras"),
         }
         argv = [
@@ -130,11 +149,13 @@ class Runner:
             str(self.training.max_epochs),
             "--seed",
             str(self.training.seed),
-            *self.subject.argv,
+            *subject,
         ]
+        readable = [*_runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
+        command = self.sandbox.command(argv, work=self.work, readable=readable, env=env)
         started = time.monotonic()
         self._process = subprocess.Popen(
-            argv,
+            command,
             stdin=subprocess.PIPE,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -142,6 +163,7 @@ class Runner:
             env=env,
             pass_fds=(write_fd,),
             start_new_session=True,
+            preexec_fn=limit_resources(),
         )
         os.close(write_fd)
         self._events: queue.Queue[bytes | None] = queue.Queue()
@@ -283,6 +305,19 @@ class Runner:
             return ""
         lines = [line for line in text.splitlines() if line.strip() and not _is_tf_notice(line)]
         return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def _runtime_paths() -> list[Path]:
+    """What a sandboxed child must read: the Python installation and the grader's own packages."""
+    import grader
+    import reference
+
+    return [
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(grader.__file__).parent,
+        Path(reference.__file__).parent,
+    ]
 
 
 def _is_tf_notice(line: str) -> bool:
