@@ -77,9 +77,13 @@ class Subject:
         if self.model_file is None:
             return ("--reference", str(self.reference))
         copy = work / "submission"
-        shutil.copytree(
-            self.model_file.parent, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+        def ignore(folder: str, names: list[str]) -> set[str]:
+            inside = {name for name in names if Path(folder, name).resolve() == work.resolve()}
+            return set(skip(folder, names)) | inside  # never copy the scratch into itself
+
+        shutil.copytree(self.model_file.parent, copy, symlinks=True, ignore=ignore)
         return ("--model", str(copy / self.model_file.name))
 
 
