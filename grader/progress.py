@@ -19,6 +19,21 @@ def format_logs(logs: dict[str, Any]) -> str:
     return "  ".join(f"{key} {value:.4f}" for key, value in logs.items() if isinstance(value, int | float))
 
 
+def training_bar(console: Console) -> Progress:
+    """The bar both progress displays draw: description, steps, metrics, elapsed time and ETA."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[metrics]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def rich_progress(console: Console | None = None) -> Any:
     """A Keras callback that draws training progress with rich (Keras is imported here, lazily)."""
     import keras
@@ -27,17 +42,7 @@ def rich_progress(console: Console | None = None) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.console = console or Console()
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[metrics]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=True,
-            )
+            self.progress = training_bar(self.console)
             self.task: Any = None
 
         def on_train_begin(self, logs: dict | None = None) -> None:

@@ -9,17 +9,10 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
+from grader.progress import training_bar
 from grader.results import Grade
 
 MARKS = {
@@ -99,17 +92,7 @@ class TrainingDisplay:
     def __init__(self, console: Console, label: str) -> None:
         self.console = console
         self.label = label
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[loss]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        )
+        self.progress = training_bar(console)
         self.task: Any = None
         self.epoch = 0
 
@@ -132,12 +115,14 @@ class TrainingDisplay:
             if self.task is not None:
                 self.progress.remove_task(self.task)
             self.epoch = epoch
-            self.task = self.progress.add_task(f"{self.label} epoch {epoch}/{epochs}", total=steps, loss="")
+            self.task = self.progress.add_task(
+                f"{self.label} epoch {epoch}/{epochs}", total=steps, metrics=""
+            )
         loss = event.get("loss")
         self.progress.update(
             self.task,
             completed=_int(event.get("step")),
-            loss=f"loss {loss:.4f}" if isinstance(loss, int | float) else "",
+            metrics=f"loss {loss:.4f}" if isinstance(loss, int | float) else "",
         )
 
 

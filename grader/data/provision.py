@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.data.catalog import FASHION_MNIST, IDX_NAMES, MNIST_SAMPLE
+from grader.apt import apt_install
+from grader.data.catalog import FASHION_MNIST, IDX_NAMES, MNIST_SAMPLE, get_spec
 from grader.data.errors import DataError
 from grader.data.formats import write_npz
 from grader.data.sources import data_home, read_verified
@@ -119,17 +120,9 @@ def provision_fashion_mnist() -> Path:
     """Make sure Debian's Fashion-MNIST files are installed (apt-get when root)."""
     folder = FASHION_MNIST.system_dirs[0]
     if not (folder / "train-images-idx3-ubyte.gz").is_file():
-        apt = shutil.which("apt-get")
-        if apt is None:
-            raise DataError(f"{folder} is empty and apt-get is missing; {FASHION_MNIST.provision_hint}.")
-        install = [apt, "install", "-y", "-qq", "dataset-fashion-mnist"]
-        if subprocess.run(install, capture_output=True, check=False).returncode != 0:
-            subprocess.run([apt, "update", "-qq"], capture_output=True, check=False)
-            result = subprocess.run(install, capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                raise DataError(
-                    f"apt-get could not install dataset-fashion-mnist (are you root?):\n{result.stderr[-800:]}"
-                )
+        problem = apt_install("dataset-fashion-mnist")
+        if problem:
+            raise DataError(f"{folder} is empty and {problem}; {FASHION_MNIST.provision_hint}.")
     read_verified(FASHION_MNIST, {part: folder / f"{stem}.gz" for part, stem in IDX_NAMES.items()})
     return folder
 
@@ -140,7 +133,5 @@ PROVISIONERS = {"fashion_mnist": provision_fashion_mnist, "mnist_sample": provis
 def provision(name: str) -> Path:
     """Provision one dataset for offline use; full MNIST cannot be (it needs the Keras download)."""
     if name not in PROVISIONERS:
-        from grader.data.catalog import get_spec
-
         raise DataError(f"{name} cannot be provisioned offline: {get_spec(name).provision_hint}.")
     return PROVISIONERS[name]()

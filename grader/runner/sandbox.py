@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from grader.apt import apt_install
+
 MODES = ("auto", "required", "off")
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
@@ -109,17 +111,9 @@ def install_bubblewrap() -> str:
     """Install Debian's bubblewrap with apt-get when it is missing (needs root); say what happened."""
     if shutil.which("bwrap"):
         return f"bubblewrap is installed ({shutil.which('bwrap')})"
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise SandboxError("bwrap is missing and apt-get is not available; install bubblewrap by hand.")
-    install = [apt, "install", "-y", "-qq", "bubblewrap"]
-    if subprocess.run(install, capture_output=True, check=False).returncode != 0:
-        subprocess.run([apt, "update", "-qq"], capture_output=True, check=False)
-        result = subprocess.run(install, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise SandboxError(
-                f"apt-get could not install bubblewrap (are you root?):\n{result.stderr[-800:]}"
-            )
+    problem = apt_install("bubblewrap")
+    if problem:
+        raise SandboxError(f"bwrap is missing and {problem}; install bubblewrap by hand.")
     _bubblewrap_problem.cache_clear()
     return f"bubblewrap installed ({shutil.which('bwrap')})"
 
