@@ -8,6 +8,9 @@
     max_epochs = 5        # caps the submission's epochs and the reference's alike
     time_limit_s = 600    # training is stopped after this long on the grader's clock
 
+    [limits]              # optional: memory, processes, CPU, file and output sizes, wall times
+    memory_mb = 4096      # (see grader/runner/limits.py for every key and its default)
+
     [[checks]]
     kind = "parameters"
     points = 2
@@ -20,17 +23,18 @@ path. Every mistake in a file is reported with the file and the key, before anyt
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from grader.checks import Check, CheckError, make_check
 from grader.data.catalog import DATASETS
+from grader.runner.limits import Limits, LimitsError
 
 ASSIGNMENTS_DIR = Path(__file__).parent / "assignments"
 DEFAULT_SEED = 42
-TOP_LEVEL = ("title", "reference", "dataset", "train_despite_failures", "training", "checks")
+TOP_LEVEL = ("title", "reference", "dataset", "train_despite_failures", "training", "limits", "checks")
 TRAINING_KEYS = ("max_epochs", "time_limit_s", "seed")
 
 
@@ -58,6 +62,7 @@ class Assignment:
     training: Training
     checks: tuple[Check, ...]
     train_despite_failures: bool = False
+    limits: Limits = field(default_factory=Limits)
     path: Path | None = None
 
     @property
@@ -148,6 +153,13 @@ def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
     repeated = sorted({kind for kind in kinds if kinds.count(kind) > 1})
     if repeated:
         raise AssignmentError(f"{path}: each kind of check may appear once; repeated: {', '.join(repeated)}.")
+    limits_table = table.get("limits", {})
+    if not isinstance(limits_table, dict):
+        raise AssignmentError(f"{path}: [limits] must be a table.")
+    try:
+        limits = Limits.from_table(limits_table)
+    except LimitsError as error:
+        raise AssignmentError(f"{path}: {error}") from None
     despite = table.get("train_despite_failures", False)
     if not isinstance(despite, bool):
         raise AssignmentError(f"{path}: train_despite_failures must be true or false.")
@@ -159,6 +171,7 @@ def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
         training=Training(max_epochs, float(time_limit), seed),
         checks=tuple(checks),
         train_despite_failures=despite,
+        limits=limits,
         path=path,
     )
 

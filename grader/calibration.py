@@ -160,6 +160,7 @@ def calibrate(
             recipe=name,
             training=assignment.training,
             work=Path(scratch),
+            limits=assignment.limits,
             on_event=on_event,
         ) as child,
     ):

@@ -1,12 +1,17 @@
 """One submission, end to end: build in a child, cheap checks, then train, predict and score.
 
-The submission's code runs only in the runner child. This process owns the data and the
-test labels, times every phase on its own clock, scores the child's predictions itself and
-writes every result.
+The submission's code runs only in its runner child, which builds and trains the model and
+saves it. A second child that never runs submission code (the verifier) loads the saved model
+with Keras's safe mode, re-reads its facts and predicts: a submission that fakes its own
+evaluation, its progress reports or its model's shape is caught there. This process owns the
+data and the test labels, times every phase on its own clock, scores the verifier's
+predictions itself and writes every result.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,10 +25,12 @@ from grader.atomic import write_text_atomic
 from grader.calibration import cache_dir, calibrate
 from grader.checks import Baseline, Check, CheckResult, Evidence
 from grader.data import Dataset, load_dataset
+from grader.model_facts import ModelFacts
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, Metrics, write_results
+from grader.runner.limits import MB
 from grader.runner.sandbox import choose
-from grader.runner.supervisor import PhaseFailed, Runner, Subject
+from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Runner, Subject
 from grader.submission import Submission, SubmissionError, read_submission
 
 REPORT_FILE = "report.txt"
@@ -90,18 +97,33 @@ def grade(
         _not_run(task.checks, progress, "there is no model.py to grade.")
     else:
         console.print(f"Grading [bold]{folder.display_name}[/bold] ({folder.folder}) on {task.title}")
-        with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-            runner = Runner(
-                Subject.submission(folder.model_file),
-                recipe=task.reference,
-                training=task.training,
-                work=Path(scratch),
-                sandbox=isolation,
-            )
+        with tempfile.TemporaryDirectory(prefix="grader-") as scratch, contextlib.ExitStack() as stack:
+            runners = [
+                Runner(
+                    subject,
+                    recipe=task.reference,
+                    training=task.training,
+                    work=Path(scratch) / name,
+                    sandbox=isolation,
+                    limits=task.limits,
+                )
+                for name, subject in (
+                    ("run", Subject.submission(folder.model_file)),
+                    ("verify", Subject.saved_model()),
+                )
+            ]
+            runner, verifier = runners
+            stack.callback(verifier.__exit__, None, None, None)
+            verifier.start()  # its TensorFlow starts while the submission's does
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})
-                metrics = _run_checks(task, data, runner, progress, notes, console, cache_root, timings)
+                metrics = _run_checks(
+                    task, data, runner, verifier, progress, notes, console, cache_root, timings
+                )
             timings.update(runner.timings)
+            if "predict" in verifier.timings:
+                timings["predict"] = verifier.timings["build"] + verifier.timings["predict"]
+            environment["peak_memory_mb"] = round(runner.peak_memory_mb)
     timings["total"] = time.monotonic() - started
     return Grade(
         submission=folder.name,
@@ -124,6 +146,7 @@ def _run_checks(
     task: Assignment,
     data: Dataset,
     runner: Runner,
+    verifier: Runner,
     progress: _Progress,
     notes: list[str],
     console: Console,
@@ -158,6 +181,10 @@ def _run_checks(
         _not_run(training_checks, progress, f"training was skipped because {_join(blocking)} failed.")
         return metrics
 
+    try:
+        verifier.wait_ready()  # before training starts, so its start-up never competes with training
+    except PhaseFailed as failure:
+        raise RuntimeError(f"the grader's verifier did not start: {failure.message}\n{failure.log}") from None
     with TrainingDisplay(console, runner.subject.label) as display:
         runner.on_event = display
         try:
@@ -166,7 +193,7 @@ def _run_checks(
             progress.problem = f"Training stopped: {failure.message}"
             progress.log = failure.log
             for check in training_checks:
-                if check.kind == "training_time" and "ran past" in failure.message:
+                if check.kind == "training_time" and failure.limit == "training.time_limit_s":
                     progress.checks[check] = CheckResult(
                         check.name, check.points, 0.0, "failed", failure.message
                     )
@@ -179,10 +206,10 @@ def _run_checks(
     )
     metrics = Metrics(parameters=built.facts.total_params, train_seconds=trained.seconds)
     try:
-        scores = runner.predict(data.x_test)
+        scores = _verified_predictions(runner, verifier, built, data, task)
         accuracy, problem = score_predictions(scores, data.y_test)
     except PhaseFailed as failure:
-        accuracy, problem = None, f"Predicting on the test images failed: {failure.message}"
+        accuracy, problem = None, f"Evaluating the trained model failed: {failure.message}"
         progress.log = failure.log
     if problem:
         progress.problem = problem
@@ -195,6 +222,36 @@ def _run_checks(
         else:
             progress.checks[check] = check.run(evidence)
     return metrics
+
+
+def _verified_predictions(
+    runner: Runner, verifier: Runner, built: Built, data: Dataset, task: Assignment
+) -> np.ndarray:
+    """Predictions from the verifier, after checking that the model it loaded is the model that was built."""
+    saved = runner.work / SAVED_MODEL
+    if not saved.is_file() or saved.is_symlink():
+        raise PhaseFailed("verify", "training ended but no trained model was saved (model.keras is missing).")
+    if saved.stat().st_size > task.limits.file_mb * MB:
+        raise PhaseFailed(
+            "verify", f"the saved model is larger than {task.limits.file_mb:,} MB (limits.file_mb)."
+        )
+    shutil.copyfile(saved, verifier.work / SAVED_MODEL)
+    loaded = verifier.build()
+    if not _same_model(loaded.facts, built.facts):
+        raise PhaseFailed(
+            "verify",
+            f"the trained model ({loaded.facts.total_params:,} parameters, {len(loaded.facts.layers)} layers) "
+            f"is not the model build_model() returned ({built.facts.total_params:,} parameters, "
+            f"{len(built.facts.layers)} layers).",
+        )
+    return verifier.predict(data.x_test)
+
+
+def _same_model(a: ModelFacts, b: ModelFacts) -> bool:
+    def shape(facts: ModelFacts) -> list[tuple[str, tuple[int | None, ...], int]]:
+        return [(layer.kind, layer.output_shape, layer.params) for layer in facts.layers]
+
+    return a.total_params == b.total_params and shape(a) == shape(b)
 
 
 def score_predictions(scores: np.ndarray, labels: np.ndarray) -> tuple[float | None, str | None]:

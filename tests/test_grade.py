@@ -215,7 +215,9 @@ def test_training_past_the_time_limit_is_stopped_and_fails(graded, tmp_path):
         "Training time": "failed",
         "Test accuracy": "not run",
     }
-    assert message(grade, "Training time") == "training (the limit is 2 s) ran past 2 s and was stopped."
+    assert message(grade, "Training time") == (
+        "stopped after 2 s while training; the limit is 2 s (training.time_limit_s)."
+    )
     assert grade.problem.startswith("Training stopped")
 
 

@@ -2,23 +2,20 @@
 
 ``child.py`` is that child (``python -m grader.runner.child``): it imports the submission, builds,
 trains and predicts when told to, and answers in JSON lines. ``supervisor.py`` is the grader's
-side: it starts the child, hands it arrays as .npy files, enforces each phase's time limit and
-reads its answers as plain data. ``describe_file`` (below) is the one-shot variant used by
+side: it starts the child (inside ``sandbox.py``'s sandbox, under ``limits.py``'s limits, watched
+by ``watchdog.py``), hands it arrays as .npy files, enforces each phase's time limit and reads its
+answers as plain data. ``describe_file`` (below) is the one-shot variant used by
 ``grader verify-docs --model``. Everything a child reports is a claim that the grader checks.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from grader.model_facts import ModelFacts
 
-DESCRIBE_TIMEOUT_S = 300
+DESCRIBE_TIMEOUT_S = 300.0
 
 
 class RunnerError(Exception):
@@ -26,31 +23,26 @@ class RunnerError(Exception):
 
 
 def describe_file(model_file: Path, *, timeout: float = DESCRIBE_TIMEOUT_S) -> ModelFacts:
-    """Build ``build_model()`` from ``model_file`` in a child process and return its facts."""
+    """Build ``build_model()`` from ``model_file`` in a sandboxed child and return its facts."""
+    from grader.assignment import Training
+    from grader.runner.limits import Limits
+    from grader.runner.supervisor import PhaseFailed, Runner, Subject
+
     model_file = Path(model_file).resolve()
     if not model_file.is_file():
         raise RunnerError(f"{model_file} does not exist.")
     with tempfile.TemporaryDirectory(prefix="grader-describe-") as scratch:
-        result = Path(scratch) / "facts.json"
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        runner = Runner(
+            Subject.submission(model_file),
+            recipe="conv_32_64_64",  # any recipe: nothing is trained
+            training=Training(max_epochs=1, time_limit_s=1.0),
+            work=Path(scratch),
+            limits=Limits(build_s=timeout),
+        )
         try:
-            completed = subprocess.run(
-                [sys.executable, "-m", "grader.runner.describe", str(model_file), str(result)],
-                cwd=model_file.parent,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise RunnerError(
-                f"building the model took longer than {timeout:.0f} s and was stopped."
-            ) from None
-        if completed.returncode != 0 or not result.is_file():
-            tail = "\n".join(completed.stderr.strip().splitlines()[-8:])
-            raise RunnerError(f"building {model_file.name} failed (exit {completed.returncode}):\n{tail}")
-        try:
-            return ModelFacts.from_dict(json.loads(result.read_text()))
-        except (ValueError, KeyError, TypeError) as error:
-            raise RunnerError(f"the child reported unreadable model facts ({error}).") from None
+            with runner:
+                return runner.build().facts
+        except PhaseFailed as failure:
+            where = f" ({failure.where})" if failure.where else ""
+            log = f"\n{failure.log}" if failure.log else ""
+            raise RunnerError(f"building {model_file.name} failed: {failure.message}{where}{log}") from None

@@ -1,7 +1,7 @@
 """The runner: the child process that runs a submission's code, or a reference, for the grader.
 
     python -m grader.runner.child --messages-fd FD --work DIR --recipe NAME --max-epochs N \
-        --seed S (--model FILE | --reference NAME)
+        --seed S (--model FILE | --reference NAME | --saved FILE)
 
 Protocol, one JSON object per line. The grader sends commands on stdin:
 ``{"command": "build" | "train" | "predict" | "stop"}``. The child answers on file descriptor FD
@@ -9,7 +9,12 @@ with events: ``ready`` (after TensorFlow is imported, before any submission code
 ``built``, ``batch`` and ``epoch`` (progress), ``trained``, ``predicted`` or ``error``.
 Arrays travel as .npy files in DIR: ``x_train.npy`` and ``y_train.npy`` (uint8 images, integer
 labels) appear before ``train``, ``x_test.npy`` before ``predict``, and the child writes
-``predictions.npy``. Test labels never reach this process.
+``predictions.npy``. After training it saves the model as ``model.keras``. Test labels never
+reach this process.
+
+With ``--saved`` the child runs no submission code at all: ``build`` loads a trained model
+with Keras's safe mode (built-in layers only, no Lambda code, no custom objects), so the
+grader's predictions and model facts come from a process the student's code never touched.
 
 Everything here is a claim to the grader: it re-checks what it can and times every phase on
 its own clock.
@@ -63,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     subject = parser.add_mutually_exclusive_group(required=True)
     subject.add_argument("--model", type=Path)
     subject.add_argument("--reference")
+    subject.add_argument("--saved", type=Path)
     return parser
 
 
@@ -119,6 +125,8 @@ class Run:
         from reference import load
 
         keras.utils.set_random_seed(self.args.seed)
+        if self.args.saved is not None:
+            return self._load_saved()
         recipe_module = load(self.args.recipe)
         if self.model_file is not None:
             module = import_submission(self.model_file)
@@ -164,6 +172,30 @@ class Run:
             "fit": {key: value for key, value in self.fit.items() if key != "callbacks"}
             | {"callbacks": [type(c).__name__ for c in self.fit["callbacks"]]},
             "notes": notes,
+        }
+
+    def _load_saved(self) -> dict[str, Any]:
+        import keras
+
+        from grader.model_facts import describe_model
+
+        try:
+            self.model = keras.models.load_model(self.args.saved, compile=False, safe_mode=True)
+        except Exception as error:  # any failure to load is the submission's to fix
+            raise SubmissionError(
+                "the trained model cannot be loaded without running the submission's own code "
+                f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
+                "Build it from Keras's built-in layers: no Lambda layers, custom layers or subclassed models."
+            ) from None
+        facts = describe_model(self.model).to_dict()
+        return {
+            "facts": facts,
+            "compiled_by": "",
+            "optimizer": "",
+            "loss": "",
+            "labels": "",
+            "fit": {},
+            "notes": [],
         }
 
     def _requested_fit(self, module: Any) -> dict[str, Any] | None:
@@ -250,6 +282,7 @@ class Run:
         settings = dict(self.fit)
         settings["callbacks"] = [*settings["callbacks"], _progress_callback(self.channel)]
         history = self.model.fit(x, y, verbose=0, **settings)
+        self.model.save(self.work / "model.keras")
         epochs_run = len(getattr(history, "epoch", []) or [])
         final = {
             key: float(values[-1])

@@ -15,20 +15,22 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from grader.apt import apt_install
+from grader.runner.limits import MB, Limits
 
 MODES = ("auto", "required", "off")
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 HIDDEN_DIRS = ("/usr/share/datasets",)  # Debian's datasets, test labels included, live under /usr
 SANDBOX_UID = 1000
-MAX_FILE_BYTES = 1 << 30  # no single file a child writes may exceed 1 GiB
 MAX_OPEN_FILES = 1024
+CPU_GRACE_S = 5  # SIGXCPU at the limit, SIGKILL this much later
 
 
 class SandboxError(RuntimeError):
@@ -66,7 +68,7 @@ class Sandbox:
         inside = [p for p in paths if p.is_relative_to(work.resolve())]
         for path in dict.fromkeys(str(p) for p in paths if p not in inside):
             wrapped += ["--ro-bind", path, path]
-        wrapped += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        wrapped += ["--proc", "/proc", "--dev", "/dev", "--bind", str(work / "tmp"), "/tmp"]  # disk, not RAM
         wrapped += ["--bind", str(work), str(work)]
         for path in inside:  # read-only islands in the scratch, such as the submission's copy
             wrapped += ["--ro-bind", str(path), str(path)]
@@ -83,11 +85,13 @@ def _bubblewrap_problem() -> str | None:
         return f"bubblewrap needs Linux; this is {sys.platform}"
     if shutil.which("bwrap") is None:
         return "bwrap is not installed (Debian: apt-get install bubblewrap)"
-    probe = Sandbox("bubblewrap").command(["/bin/true"], work=Path("/tmp"), readable=[], env={})
-    try:
-        result = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"bwrap could not start ({error})"
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as work:
+        (Path(work) / "tmp").mkdir()
+        probe = Sandbox("bubblewrap").command(["/bin/true"], work=Path(work), readable=[], env={})
+        try:
+            result = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"bwrap could not start ({error})"
     if result.returncode != 0:
         return f"bwrap cannot create its namespaces here ({result.stderr.strip()[:200]})"
     return None
@@ -118,12 +122,15 @@ def install_bubblewrap() -> str:
     return f"bubblewrap installed ({shutil.which('bwrap')})"
 
 
-def limit_resources() -> Callable[[], None]:
-    """A ``preexec_fn`` setting the limits every child gets, sandboxed or not."""
+def limit_resources(limits: Limits) -> Callable[[], None]:
+    """A ``preexec_fn`` setting the kernel's limits every child gets, sandboxed or not (memory and
+    process counts are the watchdog's: see ``grader.runner.watchdog``)."""
+    file_bytes = limits.file_mb * MB
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + CPU_GRACE_S))
 
     return apply

@@ -32,12 +32,12 @@ import numpy as np
 from grader.assignment import Training
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
+from grader.runner.limits import MB, Limits
 from grader.runner.sandbox import Sandbox, choose, limit_resources
+from grader.runner.watchdog import Watchdog
 
-STARTUP_TIMEOUT_S = 180.0
-BUILD_TIMEOUT_S = 180.0
-PREDICT_TIMEOUT_S = 300.0
 STOP_GRACE_S = 5.0
+SAVED_MODEL = "model.keras"
 MAX_MESSAGE_BYTES = 4 << 20
 LOG_TAIL_LINES = 12
 LOG_NAME = "output.log"
@@ -45,19 +45,22 @@ EventHandler = Callable[[dict[str, Any]], None]
 
 
 class PhaseFailed(RunnerError):
-    """One phase of the child failed; ``message`` is for the student, ``log`` is what it printed."""
+    """One phase of the child failed; ``message`` is for the student, ``log`` is what it printed,
+    ``limit`` the assignment key of the limit that stopped it, if one did."""
 
-    def __init__(self, phase: str, message: str, *, where: str = "", log: str = "") -> None:
+    def __init__(self, phase: str, message: str, *, where: str = "", log: str = "", limit: str = "") -> None:
         super().__init__(f"{phase}: {message}")
         self.phase = phase
         self.message = message
         self.where = where
         self.log = log
+        self.limit = limit
 
 
 @dataclass(frozen=True)
 class Subject:
-    """What a child runs: a submission's ``model.py`` (from a copy of its folder), or a reference."""
+    """What a child runs: a submission's ``model.py`` (from a copy of its folder), a reference, or
+    a trained model saved by another child (loaded with Keras's safe mode; no submission code)."""
 
     label: str
     model_file: Path | None = None
@@ -72,10 +75,17 @@ class Subject:
     def for_reference(cls, name: str) -> Subject:
         return cls(f"reference {name}", reference=name)
 
+    @classmethod
+    def saved_model(cls) -> Subject:
+        """The model a submission's child trained, copied in as ``SAVED_MODEL`` before ``build``."""
+        return cls("trained model")
+
     def prepare(self, work: Path) -> tuple[str, ...]:
         """The child's subject arguments; a submission's folder is copied into ``work`` first."""
+        if self.reference is not None:
+            return ("--reference", self.reference)
         if self.model_file is None:
-            return ("--reference", str(self.reference))
+            return ("--saved", str(work / SAVED_MODEL))
         copy = work / "submission"
         skip = shutil.ignore_patterns("__pycache__", "*.pyc")
 
@@ -119,13 +129,38 @@ class Runner:
     work: Path
     on_event: EventHandler | None = None
     sandbox: Sandbox = field(default_factory=choose)
+    limits: Limits = field(default_factory=Limits)
     timings: dict[str, float] = field(default_factory=dict)
     ready: dict[str, Any] = field(default_factory=dict)
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def peak_memory_mb(self) -> float:
+        return self._watchdog.peak.memory_bytes / MB if self._process else 0.0
 
     def __enter__(self) -> Runner:
+        if self._process is None:
+            self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def wait_ready(self) -> None:
+        """Wait until the child has started Python and TensorFlow (at once if it already has)."""
+        if not self.ready:
+            self.ready = self._await(
+                "start", "ready", self.limits.startup_s, "starting Python and TensorFlow", "limits.startup_s"
+            )
+            self.timings["startup"] = time.monotonic() - self._started
+
+    def start(self) -> Runner:
+        """Start the child without waiting for it (``with`` waits), so its start-up can overlap others."""
         self.work.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
-        self._log = open(self.work / LOG_NAME, "wb")
+        self._log = open(self.work / LOG_NAME, "wb")  # noqa: SIM115 - closed in __exit__
         subject = self.subject.prepare(self.work)
         (self.work / "tmp").mkdir(exist_ok=True)
         env = {
@@ -157,7 +192,7 @@ class Runner:
         ]
         readable = [*_runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
         command = self.sandbox.command(argv, work=self.work, readable=readable, env=env)
-        started = time.monotonic()
+        self._started = time.monotonic()
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -167,21 +202,17 @@ class Runner:
             env=env,
             pass_fds=(write_fd,),
             start_new_session=True,
-            preexec_fn=limit_resources(),
+            preexec_fn=limit_resources(self.limits),
         )
         os.close(write_fd)
         self._events: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
-        try:
-            self.ready = self._await("start", "ready", STARTUP_TIMEOUT_S, "starting Python and TensorFlow")
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        self.timings["startup"] = time.monotonic() - started
+        self._watchdog = Watchdog(self._process.pid, self.limits, self.work / LOG_NAME, self._kill).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         process = self._process
+        assert process is not None
         if process.poll() is None:
             try:
                 self._send("stop")
@@ -189,9 +220,9 @@ class Runner:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            self._kill()
             process.wait()
+        self._watchdog.stop()
         if process.stdin:
             process.stdin.close()
         self._log.close()
@@ -200,7 +231,7 @@ class Runner:
     def build(self) -> Built:
         started = time.monotonic()
         self._send("build")
-        message = self._await("build", "built", BUILD_TIMEOUT_S, "building the model")
+        message = self._await("build", "built", self.limits.build_s, "building the model", "limits.build_s")
         self.timings["build"] = time.monotonic() - started
         try:
             return Built(
@@ -221,7 +252,7 @@ class Runner:
         limit = self.training.time_limit_s
         started = time.monotonic()
         self._send("train")
-        message = self._await("train", "trained", limit, f"training (the limit is {limit:g} s)")
+        message = self._await("train", "trained", limit, "training", "training.time_limit_s")
         seconds = time.monotonic() - started
         self.timings["train"] = seconds
         try:
@@ -238,7 +269,9 @@ class Runner:
         np.save(self.work / "x_test.npy", x_test, allow_pickle=False)
         started = time.monotonic()
         self._send("predict")
-        self._await("predict", "predicted", PREDICT_TIMEOUT_S, "predicting on the test images")
+        self._await(
+            "predict", "predicted", self.limits.predict_s, "predicting on the test images", "limits.predict_s"
+        )
         self.timings["predict"] = time.monotonic() - started
         limit = len(x_test) * 10 * 8 + 4096
         if not path.is_file() or path.stat().st_size > limit:
@@ -261,28 +294,33 @@ class Runner:
                 self._events.put(line)
         self._events.put(None)
 
+    def _kill(self) -> None:
+        """Stop the child's whole process group; under bubblewrap that ends its PID namespace too."""
+        assert self._process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+
     def _send(self, command: str) -> None:
-        assert self._process.stdin is not None
+        assert self._process is not None and self._process.stdin is not None
         try:
             self._process.stdin.write((json.dumps({"command": command}) + "\n").encode())
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # the child is gone; _await reports how it ended
 
-    def _await(self, phase: str, expected: str, timeout: float, doing: str) -> dict[str, Any]:
+    def _await(self, phase: str, expected: str, timeout: float, doing: str, key: str) -> dict[str, Any]:
+        assert self._process is not None
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             try:
                 line = self._events.get(timeout=max(remaining, 0.0))
             except queue.Empty:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                raise self._failed(phase, f"{doing} ran past {timeout:g} s and was stopped.") from None
+                self._kill()
+                message = f"stopped after {timeout:g} s while {doing}; the limit is {timeout:g} s ({key})."
+                raise self._failed(phase, message, limit=key) from None
             if line is None:
-                code = self._process.wait()
-                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                hint = " (out of memory?)" if code == -signal.SIGKILL else ""
-                raise self._failed(phase, f"the process {how}{hint} while {doing}.")
+                raise self._ended(phase, doing)
             try:
                 message = json.loads(line)
                 event = message["event"]
@@ -291,14 +329,36 @@ class Runner:
             if event == expected:
                 return message
             if event == "error":
-                raise self._failed(
-                    phase, str(message.get("message", "unknown error")), str(message.get("where", ""))
-                )
+                text = str(message.get("message", "unknown error"))
+                limit = ""
+                if "[Errno 27]" in text:  # EFBIG: RLIMIT_FSIZE refused a write
+                    text += f"; the limit for one file is {self.limits.file_mb:,} MB (limits.file_mb)"
+                    limit = "limits.file_mb"
+                raise self._failed(phase, text, str(message.get("where", "")), limit=limit)
             if event in ("batch", "epoch") and self.on_event is not None:
                 self.on_event(message)
 
-    def _failed(self, phase: str, message: str, where: str = "") -> PhaseFailed:
-        return PhaseFailed(phase, message, where=where, log=self.log_tail())
+    def _ended(self, phase: str, doing: str) -> PhaseFailed:
+        """Why the child ended unasked: a limit the watchdog or the kernel enforced, or its own exit."""
+        assert self._process is not None
+        code = self._process.wait()
+        self._watchdog.stop()
+        if self._watchdog.tripped:
+            key = self._watchdog.tripped.rpartition("(")[2].rstrip(")")
+            return self._failed(phase, f"stopped while {doing}: it {self._watchdog.tripped}.", limit=key)
+        if code > 128 and self.sandbox.kind == "bubblewrap":
+            code = 128 - code  # bubblewrap reports a child killed by signal N as 128 + N
+        if code == -signal.SIGXCPU:
+            cpu = self.limits.cpu_s
+            message = f"stopped while {doing}: it used {cpu:,} s of CPU time; the limit is {cpu:,} s (limits.cpu_s)."
+            return self._failed(phase, message, limit="limits.cpu_s")
+        if code < 0:
+            return self._failed(phase, f"the process was killed by {_signal_name(-code)} while {doing}.")
+        hint = " (model.py must not call exit() or os._exit())" if code == 0 else ""
+        return self._failed(phase, f"the process exited with code {code} while {doing}{hint}.")
+
+    def _failed(self, phase: str, message: str, where: str = "", limit: str = "") -> PhaseFailed:
+        return PhaseFailed(phase, message, where=where, log=self.log_tail(), limit=limit)
 
     def log_tail(self) -> str:
         """The last lines the child printed (its stdout and stderr), minus TensorFlow's notices."""
@@ -322,6 +382,13 @@ def _runtime_paths() -> list[Path]:
         Path(grader.__file__).parent,
         Path(reference.__file__).parent,
     ]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _is_tf_notice(line: str) -> bool:
