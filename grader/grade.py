@@ -11,7 +11,7 @@ predictions itself and writes every result.
 from __future__ import annotations
 
 import contextlib
-import shutil
+import math
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from grader.data import Dataset, load_dataset
 from grader.model_facts import ModelFacts
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, Metrics, write_results
+from grader.runner.files import UnsafeFile, copy_file
 from grader.runner.limits import MB
 from grader.runner.sandbox import choose
 from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Runner, Subject
@@ -201,15 +202,35 @@ def _run_checks(
                     _not_run([check], progress, "training did not finish (see above).")
             return metrics
     notes.extend(built.notes)
+    if math.isnan(trained.final.get("loss", 0.0)):
+        notes.append(
+            "The training loss became NaN (not a number): training diverged, and the model's outputs "
+            "are probably NaN too. A lower learning rate, or a loss that matches the output layer, usually fixes it."
+        )
     notes.append(
         f"Trained for {trained.epochs} epoch{'' if trained.epochs == 1 else 's'} in {trained.seconds:.1f} s."
     )
     metrics = Metrics(parameters=built.facts.total_params, train_seconds=trained.seconds)
     try:
-        scores = _verified_predictions(runner, verifier, built, data, task)
-        accuracy, problem = score_predictions(scores, data.y_test)
+        loaded = _load_trained(runner, verifier, task)
     except PhaseFailed as failure:
-        accuracy, problem = None, f"Evaluating the trained model failed: {failure.message}"
+        progress.problem = f"The trained model could not be checked: {failure.message}"
+        progress.log = failure.log
+        _not_run(training_checks, progress, "the trained model could not be checked (see above).")
+        return metrics
+    if not _same_model(loaded.facts, built.facts):
+        progress.problem = (
+            f"The trained model ({loaded.facts.total_params:,} parameters) is not the model build_model() "
+            f"reported ({built.facts.total_params:,} parameters); the checks use the trained model."
+        )
+        for check in cheap:
+            progress.checks[check] = check.run(Evidence(facts=loaded.facts, baseline=baseline))
+        _not_run(training_checks, progress, "the trained model is not the model that was built (see above).")
+        return Metrics(parameters=loaded.facts.total_params)
+    try:
+        accuracy, problem = score_predictions(verifier.predict(data.x_test), data.y_test)
+    except PhaseFailed as failure:
+        accuracy, problem = None, f"Predicting on the test images failed: {failure.message}"
         progress.log = failure.log
     if problem:
         progress.problem = problem
@@ -224,27 +245,14 @@ def _run_checks(
     return metrics
 
 
-def _verified_predictions(
-    runner: Runner, verifier: Runner, built: Built, data: Dataset, task: Assignment
-) -> np.ndarray:
-    """Predictions from the verifier, after checking that the model it loaded is the model that was built."""
-    saved = runner.work / SAVED_MODEL
-    if not saved.is_file() or saved.is_symlink():
-        raise PhaseFailed("verify", "training ended but no trained model was saved (model.keras is missing).")
-    if saved.stat().st_size > task.limits.file_mb * MB:
-        raise PhaseFailed(
-            "verify", f"the saved model is larger than {task.limits.file_mb:,} MB (limits.file_mb)."
-        )
-    shutil.copyfile(saved, verifier.work / SAVED_MODEL)
-    loaded = verifier.build()
-    if not _same_model(loaded.facts, built.facts):
-        raise PhaseFailed(
-            "verify",
-            f"the trained model ({loaded.facts.total_params:,} parameters, {len(loaded.facts.layers)} layers) "
-            f"is not the model build_model() returned ({built.facts.total_params:,} parameters, "
-            f"{len(built.facts.layers)} layers).",
-        )
-    return verifier.predict(data.x_test)
+def _load_trained(runner: Runner, verifier: Runner, task: Assignment) -> Built:
+    """The trained model as the verifier loads it: no submission code runs from here on."""
+    runner.stop()
+    try:
+        copy_file(runner.work / SAVED_MODEL, verifier.work / SAVED_MODEL, max_bytes=task.limits.file_mb * MB)
+    except UnsafeFile as error:
+        raise PhaseFailed("verify", f"its saved model was refused ({error}).") from None
+    return verifier.build()
 
 
 def _same_model(a: ModelFacts, b: ModelFacts) -> bool:
@@ -267,7 +275,7 @@ def score_predictions(scores: np.ndarray, labels: np.ndarray) -> tuple[float | N
     problem = (
         None
         if finite.all()
-        else f"{int((~finite).sum())} predictions were NaN or infinite and count as wrong."
+        else f"{int((~finite).sum()):,} predictions were NaN or infinite and count as wrong."
     )
     return accuracy, problem
 

@@ -37,6 +37,8 @@ def describe_environment(environment: dict[str, Any]) -> str:
         f"Python {environment.get('python', '?')}",
         "GPU" if "GPU" in environment.get("devices", ()) else "CPU",
     ]
+    if environment.get("peak_memory_mb"):
+        parts.append(f"peak memory {environment['peak_memory_mb']:,} MB")
     if environment.get("data_source"):
         parts.append(f"data: {environment['data_source']}")
     return " · ".join(parts)

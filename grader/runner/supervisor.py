@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -32,15 +33,15 @@ import numpy as np
 from grader.assignment import Training
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
+from grader.runner.files import UnsafeFile, read_array, write_array
 from grader.runner.limits import MB, Limits
 from grader.runner.sandbox import Sandbox, choose, limit_resources
 from grader.runner.watchdog import Watchdog
 
-STOP_GRACE_S = 5.0
 SAVED_MODEL = "model.keras"
 MAX_MESSAGE_BYTES = 4 << 20
 LOG_TAIL_LINES = 12
-LOG_NAME = "output.log"
+LOG_TAIL_BYTES = 64 << 10
 EventHandler = Callable[[dict[str, Any]], None]
 
 
@@ -160,7 +161,8 @@ class Runner:
         """Start the child without waiting for it (``with`` waits), so its start-up can overlap others."""
         self.work.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
-        self._log = open(self.work / LOG_NAME, "wb")  # noqa: SIM115 - closed in __exit__
+        # The child's output goes to an unnamed file outside its scratch: nothing it can swap for a link.
+        self._log = tempfile.TemporaryFile(prefix="grader-output-")  # noqa: SIM115 - closed in stop()
         subject = self.subject.prepare(self.work)
         (self.work / "tmp").mkdir(exist_ok=True)
         env = {
@@ -207,18 +209,19 @@ class Runner:
         os.close(write_fd)
         self._events: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
-        self._watchdog = Watchdog(self._process.pid, self.limits, self.work / LOG_NAME, self._kill).start()
+        self._watchdog = Watchdog(self._process.pid, self.limits, self._log.fileno(), self._kill).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Kill the child and all it started, at once (safe to call twice). No grace period: a child
+        that lied about finishing a phase must not get a few more seconds to make it true."""
         process = self._process
         assert process is not None
-        if process.poll() is None:
-            try:
-                self._send("stop")
-                process.wait(STOP_GRACE_S)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        if self._log.closed:
+            return
         if process.poll() is None:
             self._kill()
             process.wait()
@@ -247,8 +250,8 @@ class Runner:
             raise self._failed("build", f"the runner's report was malformed ({error}).") from None
 
     def train(self, x_train: np.ndarray, y_train: np.ndarray) -> Trained:
-        np.save(self.work / "x_train.npy", x_train, allow_pickle=False)
-        np.save(self.work / "y_train.npy", y_train, allow_pickle=False)
+        write_array(self.work / "x_train.npy", x_train)
+        write_array(self.work / "y_train.npy", y_train)
         limit = self.training.time_limit_s
         started = time.monotonic()
         self._send("train")
@@ -266,18 +269,17 @@ class Runner:
         """The model's outputs for ``x_test``, checked to be finite numbers of a sane size."""
         path = self.work / "predictions.npy"
         path.unlink(missing_ok=True)
-        np.save(self.work / "x_test.npy", x_test, allow_pickle=False)
+        write_array(self.work / "x_test.npy", x_test)
         started = time.monotonic()
         self._send("predict")
         self._await(
             "predict", "predicted", self.limits.predict_s, "predicting on the test images", "limits.predict_s"
         )
         self.timings["predict"] = time.monotonic() - started
-        limit = len(x_test) * 10 * 8 + 4096
-        if not path.is_file() or path.stat().st_size > limit:
-            raise self._failed("predict", "the runner wrote no predictions, or far too many.")
         try:
-            predictions = np.load(path, allow_pickle=False)
+            predictions = read_array(path, max_bytes=len(x_test) * 10 * 8 + 4096)
+        except UnsafeFile as error:
+            raise self._failed("predict", f"the runner's predictions were refused: {error}.") from None
         except ValueError as error:
             raise self._failed("predict", f"the predictions file is unreadable ({error}).") from None
         if predictions.dtype.kind not in "fiu":
@@ -362,11 +364,11 @@ class Runner:
 
     def log_tail(self) -> str:
         """The last lines the child printed (its stdout and stderr), minus TensorFlow's notices."""
-        self._log.flush()
-        try:
-            text = (self.work / LOG_NAME).read_text(errors="replace")
-        except OSError:
+        if self._log.closed:
             return ""
+        fd = self._log.fileno()
+        size = os.fstat(fd).st_size
+        text = os.pread(fd, LOG_TAIL_BYTES, max(0, size - LOG_TAIL_BYTES)).decode(errors="replace")
         lines = [line for line in text.splitlines() if line.strip() and not _is_tf_notice(line)]
         return "\n".join(lines[-LOG_TAIL_LINES:])
 

@@ -12,7 +12,6 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from grader.runner.limits import MB, Limits
 
@@ -61,10 +60,10 @@ def usage(root: int) -> Usage:
 class Watchdog:
     """Polls one child's tree until stopped; calls ``on_trip`` once when a limit is passed."""
 
-    def __init__(self, pid: int, limits: Limits, output: Path, on_trip: Callable[[], None]) -> None:
+    def __init__(self, pid: int, limits: Limits, output_fd: int, on_trip: Callable[[], None]) -> None:
         self.pid = pid
         self.limits = limits
-        self.output = output
+        self.output_fd = output_fd
         self.on_trip = on_trip
         self.tripped: str | None = None
         self.peak = Usage()
@@ -104,7 +103,7 @@ class Watchdog:
                 f"ran {now.processes} processes at once; the limit is {limits.processes} (limits.processes)"
             )
         try:
-            printed = self.output.stat().st_size
+            printed = os.fstat(self.output_fd).st_size
         except OSError:
             printed = 0
         if printed > limits.output_mb * MB:

@@ -1,12 +1,10 @@
-"""Tries to write its own results, into the grader's code and into its own submission folder."""
+"""Tries to write its own results, another student's submission, the grader's source and its
+own submission folder (the first three paths are in targets.txt beside it)."""
 
-import os
 import pathlib
 
-TARGETS = [
-    os.environ.get("HOSTILE_TARGET", "/tmp/hostile-target/results.json"),
-    str(pathlib.Path(__file__).resolve().parent / "edited.txt"),
-]
+HERE = pathlib.Path(__file__).resolve().parent
+TARGETS = [*(HERE / "targets.txt").read_text().split(), str(HERE / "edited.txt")]
 for target in TARGETS:
     try:
         pathlib.Path(target).write_text('{"score": 100}')

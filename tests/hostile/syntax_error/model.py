@@ -1,0 +1,4 @@
+"""Never ran: a missing closing parenthesis."""
+
+def build_model(:
+    return None

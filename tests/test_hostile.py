@@ -1,0 +1,218 @@
+"""The hostile corpus: real attempts to cheat or to break the grader, one folder each in tests/hostile/.
+
+Every attempt must end as a failed grade with a message its author understands, and leave the
+grader, the files around it and the process table as they were. The corpus's assignment
+(tests/hostile/assignment.toml) sets every limit low so each one trips in seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+import grader
+from grader.grade import grade
+from grader.results import Grade
+from grader.runner.sandbox import choose
+from tests.conftest import SUBMISSIONS
+
+HOSTILE = Path(__file__).parent / "hostile"
+ASSIGNMENT = HOSTILE / "assignment.toml"
+LINGERING = ("grader.runner.child", "sleep 300", "sleep 317")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bubblewrap():
+    sandbox = choose("auto")
+    if sandbox.kind != "bubblewrap":
+        pytest.fail(f"the corpus needs the sandbox: {sandbox.reason} (run `grader sandbox --install`)")
+
+
+def digests(*roots: Path) -> dict[str, str]:
+    """Every file under ``roots`` with a digest of its content."""
+    files = [path for root in roots for path in ([root] if root.is_file() else sorted(root.rglob("*")))]
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in files if path.is_file()}
+
+
+class Surroundings:
+    """What a submission must not touch: another student's results and submission, the grader's source."""
+
+    def __init__(self, root: Path) -> None:
+        results = root / "grades" / "bob" / "results.json"
+        results.parent.mkdir(parents=True)
+        results.write_text('{"score": 3.0}')
+        other = root / "submissions" / "bob"
+        shutil.copytree(SUBMISSIONS / "bob", other)
+        self.targets = [results, other / "model.py", Path(grader.__file__).parent / "checks.py"]
+        self.roots = [root, Path(grader.__file__).parent]
+        self.before = digests(*self.roots)
+
+    def unchanged(self) -> bool:
+        return digests(*self.roots) == self.before
+
+
+@pytest.fixture
+def surroundings(tmp_path) -> Surroundings:
+    return Surroundings(tmp_path / "outside")
+
+
+def lingering() -> list[str]:
+    """Command lines of any process a grade may have left behind."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                command = (
+                    Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+                if any(marker in command for marker in LINGERING):
+                    found.append(command)
+    return found
+
+
+def attempt(
+    name: str,
+    tmp_path: Path,
+    surroundings: Surroundings,
+    files: dict[str, bytes] | None = None,
+    **limits: float,
+) -> tuple[Grade, str]:
+    """Grade a copy of the corpus's ``name`` (plus ``files``) under the corpus assignment, with
+    ``limits`` overriding its own; check what must hold for every attempt; return the grade and
+    all its messages."""
+    folder = tmp_path / name
+    shutil.copytree(HOSTILE / name, folder)
+    (folder / "targets.txt").write_text("\n".join(str(path) for path in surroundings.targets))
+    for file_name, content in (files or {}).items():
+        (folder / file_name).write_bytes(content)
+    spec = ASSIGNMENT.read_text()
+    for key, value in limits.items():
+        spec = "\n".join(
+            f"{key} = {value}" if line.startswith(f"{key} =") else line for line in spec.splitlines()
+        )
+    assignment = tmp_path / "assignment.toml"
+    assignment.write_text(spec)
+    submitted = digests(folder)
+
+    result = grade(folder, assignment=assignment, console=Console(file=io.StringIO(), width=100))
+
+    messages = " ".join([result.problem or "", *(check.message for check in result.checks)])
+    assert result.score < result.possible, messages
+    assert digests(folder) == submitted, "the submission folder changed"
+    assert surroundings.unchanged(), "a file outside the scratch changed"
+    deadline = time.monotonic() + 5
+    while lingering() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert lingering() == []
+    return result, messages
+
+
+CASES = {
+    "syntax_error": "The model did not build: SyntaxError: invalid syntax (model.py, line 3: def build_model(:)",
+    "no_build_model": "The model did not build: model.py defines no build_model() function.",
+    "not_a_model": "The model did not build: build_model() returned str, not a keras.Model.",
+    "raises_in_build": "ZeroDivisionError: integer division or modulo by zero (model.py, line 7: return classes // 0)",
+    "exit_during_import": (
+        "The model did not build: the process exited with code 0 while building the model "
+        "(model.py must not call exit() or os._exit())."
+    ),
+    "exit_during_training": "Training stopped: the process exited with code 0 while training",
+    "kill_itself": "Training stopped: the process was killed by SIGKILL while training.",
+    "never_returns": "stopped after 15 s while building the model; the limit is 15 s (limits.build_s).",
+    "memory_hog": "MB of memory; the limit is 1,536 MB (limits.memory_mb).",
+    "too_large": "MB of memory; the limit is 1,536 MB (limits.memory_mb).",
+    "process_swarm": "processes at once; the limit is 8 (limits.processes).",
+    "chatterbox": "of output; the limit is 1 MB (limits.output_mb).",
+    "huge_file": "File too large; the limit for one file is 64 MB (limits.file_mb)",
+    "nan_loss": "2,000 predictions were NaN or infinite and count as wrong.",
+    "forge_facts": "The trained model (795,010 parameters) is not the model build_model() reported (100,000 parameters)",
+    "forge_trained": "The trained model could not be checked: its saved model was refused (model.keras is missing).",
+    "symlink_swap": "its saved model was refused (model.keras is not a plain file",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_attempt_fails_with_a_clear_message_and_harms_nothing(name, tmp_path, surroundings):
+    _, messages = attempt(name, tmp_path, surroundings)
+    assert CASES[name] in messages
+
+
+def test_cpu_time_is_limited(tmp_path, surroundings):
+    _, messages = attempt("burn_cpu", tmp_path, surroundings, cpu_s=20, build_s=120)
+    assert "used 20 s of CPU time; the limit is 20 s (limits.cpu_s)." in messages
+
+
+def test_a_loss_that_turns_to_nan_is_explained(tmp_path, surroundings):
+    result, _ = attempt("nan_loss", tmp_path, surroundings)
+    assert any("The training loss became NaN" in note for note in result.notes)
+
+
+def test_faked_predictions_are_not_what_is_scored(tmp_path, surroundings, sample):
+    answers = io.BytesIO()
+    np.save(answers, sample.y_test)  # the public test labels, as a student could ship them
+    result, messages = attempt("fake_evaluation", tmp_path, surroundings, {"answers.npy": answers.getvalue()})
+    assert result.metrics.accuracy is not None and result.metrics.accuracy < 0.3, messages
+    assert "Test accuracy" in messages and result.checks[-1].status == "failed"
+
+
+def test_the_test_labels_and_other_work_are_not_visible(tmp_path, surroundings):
+    result, _ = attempt("peek_at_labels", tmp_path, surroundings)
+    assert "nothing found" in result.log and "LEAK" not in result.log
+    assert result.environment["sandbox"].startswith("bubblewrap")
+
+
+def test_writes_outside_the_scratch_are_refused(tmp_path, surroundings):
+    result, _ = attempt("write_outside", tmp_path, surroundings)
+    assert "WROTE" not in result.log and result.log.count("refused") == 4
+
+
+def test_no_network_not_even_loopback(tmp_path, surroundings):
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(20)
+    connections = []
+
+    def accept():
+        with contextlib.suppress(OSError):
+            connections.append(listener.accept())
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = str(listener.getsockname()[1]).encode()
+    try:
+        result, _ = attempt("phone_home", tmp_path, surroundings, {"port.txt": port})
+    finally:
+        listener.close()
+    thread.join()
+    assert connections == []
+    assert "CONNECTED" not in result.log and result.log.count("refused") == 2
+
+
+def test_no_process_outlives_its_child(tmp_path, surroundings):
+    _, messages = attempt("leave_a_process", tmp_path, surroundings)
+    assert "RuntimeError: left something running" in messages
+
+
+def test_a_hostile_submission_between_two_others_changes_neither(
+    graded, grading_cache, tmp_path, surroundings
+):
+    alone = [graded(SUBMISSIONS / name) for name in ("bob", "alice")]
+    quiet = Console(file=io.StringIO(), width=100)
+    first = grade(SUBMISSIONS / "bob", cache_root=grading_cache, console=quiet)
+    attempt("process_swarm", tmp_path, surroundings)
+    last = grade(SUBMISSIONS / "alice", cache_root=grading_cache, console=quiet)
+    for before, after in zip(alone, (first, last), strict=True):
+        assert [(c.name, c.status, c.score) for c in after.checks] == [
+            (c.name, c.status, c.score) for c in before.checks
+        ]
+        assert after.metrics.accuracy == before.metrics.accuracy
