@@ -16,6 +16,7 @@ from rich.table import Table
 def main(path: str) -> None:
     runs = json.loads(Path(path).read_text())["benchmarks"]
     table = Table(title="one epoch, 60,000 Fashion-MNIST images")
+    sandbox = ""
     for column in ("reference", "batch", "images/s", "MFLOP/image", "GFLOP/s", "of fp32 peak"):
         table.add_column(column, justify="right")
     for run in runs:
@@ -29,9 +30,30 @@ def main(path: str) -> None:
                 f"{info['achieved_gflops']:.1f}",
                 f"{info['fraction_of_float32_peak']:.1%}",
             )
+        elif "total_ratio" in info:
+            sandbox = (
+                f"sandbox overhead, bubblewrap / plain child: {info['total_ratio']:.3f} x total grading time"
+            )
         else:
             table.caption = ", ".join(f"{key}: {value}" for key, value in info.items())
-    Console().print(table)
+    console = Console()
+    if table.row_count:
+        console.print(table)
+    if sandbox:
+        console.print(sandbox, info_line(runs))
+
+
+def info_line(runs: list[dict]) -> str:
+    """The sandbox benchmark's per-phase medians, one phase per part."""
+    info = next(run["extra_info"] for run in runs if "total_ratio" in run["extra_info"])
+    return (
+        "("
+        + "; ".join(
+            f"{phase} {info[phase + '_s']['bubblewrap']} s vs {info[phase + '_s']['plain']} s"
+            for phase in ("total", "startup", "train", "predict")
+        )
+        + ")"
+    )
 
 
 if __name__ == "__main__":
