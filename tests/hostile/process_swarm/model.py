@@ -2,7 +2,7 @@
 
 import subprocess
 
-SWARM = [subprocess.Popen(["sleep", "300"], start_new_session=True) for _ in range(200)]
+SWARM = [subprocess.Popen(["sleep", "3141"], start_new_session=True) for _ in range(200)]
 
 
 def build_model():
