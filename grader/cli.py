@@ -29,9 +29,9 @@ def _parser() -> argparse.ArgumentParser:
         help="grade one submission folder against its assignment",
         description=(
             "Grade a submission folder holding model.py (build_model(), optionally fit_kwargs()) and "
-            "optionally submission.toml. The model is built, trained and asked for predictions in a "
-            "child process; the grader checks parameter count and shapes first, then times training "
-            "and scores test accuracy itself. Writes results.json (Gradescope format) and report.txt "
+            "optionally submission.toml. The model is built and trained in a sandboxed child process "
+            "and predicts in a second one that runs none of the submission's code; the grader checks "
+            "parameter count and shapes first, then times training and scores test accuracy itself. Writes results.json (Gradescope format) and report.txt "
             "to --out. Exit codes: 0 every check passed, 1 graded with failures, 2 usage or "
             "configuration error, 3 internal error."
         ),

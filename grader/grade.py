@@ -99,8 +99,9 @@ def grade(
     else:
         console.print(f"Grading [bold]{folder.display_name}[/bold] ({folder.folder}) on {task.title}")
         with tempfile.TemporaryDirectory(prefix="grader-") as scratch, contextlib.ExitStack() as stack:
-            runners = [
-                Runner(
+
+            def child(name: str, subject: Subject) -> Runner:
+                return Runner(
                     subject,
                     recipe=task.reference,
                     training=task.training,
@@ -108,14 +109,11 @@ def grade(
                     sandbox=isolation,
                     limits=task.limits,
                 )
-                for name, subject in (
-                    ("run", Subject.submission(folder.model_file)),
-                    ("verify", Subject.saved_model()),
-                )
-            ]
-            runner, verifier = runners
-            stack.callback(verifier.__exit__, None, None, None)
+
+            runner = child("run", Subject.submission(folder.model_file))
+            verifier = child("verify", Subject.saved_model())
             verifier.start()  # its TensorFlow starts while the submission's does
+            stack.callback(verifier.stop)
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})
                 metrics = _run_checks(

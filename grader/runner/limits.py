@@ -53,9 +53,3 @@ class Limits:
                 raise LimitsError(f"limits.{key} must be {kind} above 0, not {value!r}.")
             values[key] = value if whole else float(value)
         return cls(**values)
-
-    def describe(self) -> str:
-        return (
-            f"memory {self.memory_mb:,} MB, {self.processes} processes, CPU {self.cpu_s:,} s, "
-            f"files {self.file_mb:,} MB, output {self.output_mb:,} MB"
-        )

@@ -346,8 +346,8 @@ class Runner:
         code = self._process.wait()
         self._watchdog.stop()
         if self._watchdog.tripped:
-            key = self._watchdog.tripped.rpartition("(")[2].rstrip(")")
-            return self._failed(phase, f"stopped while {doing}: it {self._watchdog.tripped}.", limit=key)
+            message = f"stopped while {doing}: it {self._watchdog.tripped}."
+            return self._failed(phase, message, limit=self._watchdog.tripped_limit)
         if code > 128 and self.sandbox.kind == "bubblewrap":
             code = 128 - code  # bubblewrap reports a child killed by signal N as 128 + N
         if code == -signal.SIGXCPU:

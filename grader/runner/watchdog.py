@@ -65,7 +65,8 @@ class Watchdog:
         self.limits = limits
         self.output_fd = output_fd
         self.on_trip = on_trip
-        self.tripped: str | None = None
+        self.tripped: str | None = None  # why it stopped the child, for the student
+        self.tripped_limit = ""  # the assignment key of that limit
         self.peak = Usage()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pid}", daemon=True)
@@ -84,31 +85,27 @@ class Watchdog:
             self.peak = Usage(
                 max(self.peak.memory_bytes, now.memory_bytes), max(self.peak.processes, now.processes)
             )
-            reason = self.check(now)
-            if reason:
-                self.tripped = reason
+            found = self.check(now)
+            if found:
+                self.tripped_limit, self.tripped = found
                 self.on_trip()
                 return
 
-    def check(self, now: Usage) -> str | None:
-        """Why the child must stop now, naming the limit and its value; None while it is within them."""
+    def check(self, now: Usage) -> tuple[str, str] | None:
+        """The assignment key of the limit the child has passed and why it must stop (naming the
+        limit and its value); None while it is within them."""
         limits = self.limits
         if now.memory_bytes > limits.memory_mb * MB:
-            return (
-                f"used {now.memory_bytes / MB:,.0f} MB of memory; the limit is "
-                f"{limits.memory_mb:,} MB (limits.memory_mb)"
-            )
+            used = f"used {now.memory_bytes / MB:,.0f} MB of memory"
+            return "limits.memory_mb", f"{used}; the limit is {limits.memory_mb:,} MB (limits.memory_mb)"
         if now.processes > limits.processes:
-            return (
-                f"ran {now.processes} processes at once; the limit is {limits.processes} (limits.processes)"
-            )
+            ran = f"ran {now.processes} processes at once"
+            return "limits.processes", f"{ran}; the limit is {limits.processes} (limits.processes)"
         try:
             printed = os.fstat(self.output_fd).st_size
         except OSError:
             printed = 0
         if printed > limits.output_mb * MB:
-            return (
-                f"printed {printed / MB:,.0f} MB of output; the limit is {limits.output_mb:,} MB "
-                "(limits.output_mb)"
-            )
+            said = f"printed {printed / MB:,.0f} MB of output"
+            return "limits.output_mb", f"{said}; the limit is {limits.output_mb:,} MB (limits.output_mb)"
         return None
