@@ -78,3 +78,22 @@ def test_a_child_within_its_limits_is_left_alone():
     with tempfile.TemporaryFile() as output:
         dog = watch(spawn("import time\ntime.sleep(0.5)"), Limits(), output.fileno())
     assert dog.tripped is None and dog.peak.processes == 1
+
+
+def test_poll_names_a_limit_passed_between_two_polls():
+    """A child that starts a swarm and reports at once is caught by the supervisor's own poll."""
+    process = spawn(
+        "import subprocess, time\nfor _ in range(6): subprocess.Popen(['sleep', '30'])\ntime.sleep(30)"
+    )
+    stopped = []
+    with tempfile.TemporaryFile() as output:
+        dog = Watchdog(process.pid, Limits(processes=3), output.fileno(), lambda: stopped.append(True))
+        try:
+            deadline = time.monotonic() + 10
+            while not dog.poll() and time.monotonic() < deadline:  # no thread started: only our polls
+                time.sleep(0.05)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert dog.tripped_limit == "limits.processes" and stopped == [True]
+    assert dog.poll() and stopped == [True]  # once tripped, it stays tripped and stops only once

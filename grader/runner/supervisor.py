@@ -331,6 +331,8 @@ class Runner:
             if event == expected:
                 return message
             if event == "error":
+                if self._watchdog.poll():  # a limit passed just before the error is the real cause
+                    raise self._ended(phase, doing)
                 text = str(message.get("message", "unknown error"))
                 limit = ""
                 if "[Errno 27]" in text:  # EFBIG: RLIMIT_FSIZE refused a write

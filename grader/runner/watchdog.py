@@ -81,15 +81,26 @@ class Watchdog:
 
     def _watch(self) -> None:
         while not self._stop.wait(POLL_S):
-            now = usage(self.pid)
-            self.peak = Usage(
-                max(self.peak.memory_bytes, now.memory_bytes), max(self.peak.processes, now.processes)
-            )
-            found = self.check(now)
-            if found:
-                self.tripped_limit, self.tripped = found
-                self.on_trip()
+            if self.poll():
                 return
+
+    def poll(self) -> bool:
+        """Look at the tree once now, stopping the child if it is past a limit; True once tripped.
+
+        The supervisor also calls this when the child reports a failure, so a limit passed just
+        before (a swarm started, then an exception) is named rather than lost between two polls.
+        """
+        if self.tripped:
+            return True
+        now = usage(self.pid)
+        self.peak = Usage(
+            max(self.peak.memory_bytes, now.memory_bytes), max(self.peak.processes, now.processes)
+        )
+        found = self.check(now)
+        if found:
+            self.tripped_limit, self.tripped = found
+            self.on_trip()
+        return found is not None
 
     def check(self, now: Usage) -> tuple[str, str] | None:
         """The assignment key of the limit the child has passed and why it must stop (naming the
