@@ -27,6 +27,7 @@ from grader.assignment import Assignment
 from grader.atomic import write_text_atomic
 from grader.checks import Baseline
 from grader.data import Dataset
+from grader.device import cpu_model
 from grader.model_facts import ModelFacts
 from grader.runner.supervisor import EventHandler, Runner, Subject
 
@@ -66,15 +67,7 @@ def package_version(*names: str) -> str:
 
 def machine() -> str:
     """This machine as timings care about it: host, processor model and core count."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()} / {model} / {os.cpu_count()} cores"
+    return f"{platform.node()} / {cpu_model()} / {os.cpu_count()} cores"
 
 
 def data_digest(data: Dataset) -> str:

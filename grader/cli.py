@@ -7,6 +7,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 usage or configuration erro
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -115,6 +116,29 @@ def _parser() -> argparse.ArgumentParser:
         "--summary", type=Path, metavar="FILE", help="a text file holding model.summary() output"
     )
     subject.add_argument("--model", type=Path, metavar="FILE", help="a Python file defining build_model()")
+    verify.add_argument("--json", type=Path, metavar="FILE", help="also write the verdicts as JSON")
+
+    compat = commands.add_parser(
+        "compat",
+        help="grade a submission (or verify the references) on every TensorFlow version of the matrix",
+        description=(
+            "Grade PATH, or with --references verify every reference against its tutorial, on each "
+            "TensorFlow version of the matrix, each in its own environment (built once with uv in "
+            "~/.cache/grader/environments), and print one table: checks as rows, versions as columns, "
+            "a mark per cell and, where one fails, the reason. Writes compat.json and compat.md to --out."
+        ),
+    )
+    target = compat.add_mutually_exclusive_group(required=True)
+    target.add_argument("submission", type=Path, nargs="?", metavar="PATH", help="a submission folder")
+    target.add_argument("--references", action="store_true", help="verify the references instead")
+    compat.add_argument("--assignment", "-a", metavar="NAME", help="as for grade")
+    compat.add_argument(
+        "--versions", metavar="LIST", help="comma-separated TensorFlow versions (default: the whole matrix)"
+    )
+    compat.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="which TensorFlow build")
+    compat.add_argument(
+        "--out", type=Path, metavar="DIR", help="where compat.json, compat.md and each version's results go"
+    )
 
     data = commands.add_parser("data", help="provision and inspect the datasets", description="Datasets.")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -242,7 +266,38 @@ def _verify_docs(args: argparse.Namespace, console: Console) -> int:
     else:
         results = [verify_docs.verify_reference(name) for name in names]
     verify_docs.render(results, console)
+    if args.json:
+        from grader.atomic import write_text_atomic
+
+        found = {"environment": verify_docs.environment(), "verifications": [r.to_dict() for r in results]}
+        write_text_atomic(args.json, json.dumps(found, indent=2) + "\n")
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED
+
+
+def _compat(args: argparse.Namespace, console: Console) -> int:
+    from grader.compat.matrix import VERSIONS, gpu_problem
+    from grader.compat.run import compat
+
+    versions = tuple(v.strip() for v in args.versions.split(",")) if args.versions else VERSIONS
+    if args.device == "gpu" and (problem := gpu_problem()):
+        console.print(f"[red]--device gpu: {problem}.[/red]")
+        return EXIT_USAGE
+    if args.submission is not None and not args.submission.is_dir():
+        console.print(f"[red]{args.submission} is not a submission folder.[/red]")
+        return EXIT_USAGE
+    name = args.submission.resolve().name if args.submission else "references"
+    out = args.out or DEFAULT_OUT / "compat" / name
+    table = compat(
+        args.submission,
+        versions=versions,
+        device=args.device,
+        assignment=args.assignment,
+        out=out,
+        console=console,
+    )
+    table.render(console)
+    console.print(f"Wrote {out / 'compat.json'} and {out / 'compat.md'}")
+    return EXIT_OK
 
 
 def _data(args: argparse.Namespace, console: Console) -> int:
@@ -274,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
     from grader.assignment import AssignmentError
+    from grader.compat.environments import CompatError
     from grader.data import DataError
     from grader.runner import RunnerError
     from grader.runner.sandbox import SandboxError
@@ -291,8 +347,18 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(args, console)
         if args.command == "verify-docs":
             return _verify_docs(args, console)
+        if args.command == "compat":
+            return _compat(args, console)
         return _data(args, console)
-    except (KeyError, SummaryError, DataError, AssignmentError, SubmissionError, SandboxError) as error:
+    except (
+        KeyError,
+        SummaryError,
+        DataError,
+        AssignmentError,
+        SubmissionError,
+        SandboxError,
+        CompatError,
+    ) as error:
         console.print(f"[red]{error.args[0] if error.args else error}[/red]")
         return EXIT_USAGE
     except RunnerError as error:

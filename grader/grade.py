@@ -14,8 +14,9 @@ import contextlib
 import math
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -25,6 +26,7 @@ from grader.atomic import write_text_atomic
 from grader.calibration import cache_dir, calibrate
 from grader.checks import Baseline, Check, CheckResult, Evidence
 from grader.data import Dataset, load_dataset
+from grader.device import describe_device
 from grader.model_facts import ModelFacts
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, Metrics, write_results
@@ -57,6 +59,7 @@ class _Progress:
     checks: dict[Check, CheckResult]
     problem: str | None = None
     log: str = ""
+    model: dict[str, Any] = field(default_factory=dict)  # optimizer, learning rate and loss as built
 
 
 def grade(
@@ -123,6 +126,7 @@ def grade(
             if "predict" in verifier.timings:
                 timings["predict"] = verifier.timings["build"] + verifier.timings["predict"]
             environment["peak_memory_mb"] = round(runner.peak_memory_mb)
+            environment["device"] = describe_device(environment.get("gpus", ()))
     timings["total"] = time.monotonic() - started
     return Grade(
         submission=folder.name,
@@ -137,6 +141,7 @@ def grade(
         environment=environment,
         problem=progress.problem,
         log=progress.log,
+        model=progress.model,
         notes=tuple(notes),
     )
 
@@ -165,6 +170,8 @@ def _run_checks(
             f"build_model() returned an uncompiled model; it was compiled with the assignment's "
             f"{built.optimizer} and {built.loss}."
         )
+    notes.extend(built.notes)
+    progress.model = {"optimizer": built.optimizer, "learning_rate": built.learning_rate, "loss": built.loss}
     metrics = Metrics(parameters=built.facts.total_params)
 
     baseline = _baseline(task, data, console, cache_root, timings) if task.needs_baseline else None
@@ -199,7 +206,6 @@ def _run_checks(
                 else:
                     _not_run([check], progress, "training did not finish (see above).")
             return metrics
-    notes.extend(built.notes)
     if math.isnan(trained.final.get("loss", 0.0)):
         notes.append(
             "The training loss became NaN (not a number): training diverged, and the model's outputs "

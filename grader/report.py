@@ -35,7 +35,7 @@ def describe_environment(environment: dict[str, Any]) -> str:
         f"TensorFlow {environment.get('tensorflow', '?')}",
         f"Keras {environment.get('keras', '?')}",
         f"Python {environment.get('python', '?')}",
-        "GPU" if "GPU" in environment.get("devices", ()) else "CPU",
+        environment.get("device") or ("GPU" if "GPU" in environment.get("devices", ()) else "CPU"),
     ]
     if environment.get("peak_memory_mb"):
         parts.append(f"peak memory {environment['peak_memory_mb']:,} MB")

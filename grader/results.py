@@ -45,6 +45,7 @@ class Grade:
     problem: str | None = None
     log: str = ""
     notes: tuple[str, ...] = ()
+    model: dict[str, Any] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -108,6 +109,9 @@ class Grade:
                 "not_run": [check.name for check in self.checks if check.status == "not run"],
                 "timings": {phase: round(seconds, 3) for phase, seconds in self.timings.items()},
                 "environment": self.environment,
+                "model": self.model,
+                "problem": self.problem,
+                "notes": list(self.notes),
             },
         }
 

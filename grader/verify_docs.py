@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -38,6 +39,25 @@ class Verification:
     @property
     def mismatches(self) -> int:
         return sum(not row.ok for row in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "against": self.against,
+            "ok": self.ok,
+            "problems": [f"{row.label}: {problem}" for row in self.rows for problem in row.problems],
+        }
+
+
+def environment() -> dict[str, str]:
+    """The versions and device these verdicts were reached on (for ``grader compat``)."""
+    import keras
+    import tensorflow as tf
+
+    from grader.device import describe_device
+
+    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "device": describe_device(gpus)}
 
 
 def verify_reference(name: str) -> Verification:

@@ -35,6 +35,10 @@ def isolated_sources(tmp_path, monkeypatch) -> Path:
     """No explicit dir, an empty Keras cache and data home: only what a test puts there counts."""
     monkeypatch.delenv("GRADER_DATA_DIR", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    user = tmp_path / "user"  # Keras 2 ignores KERAS_HOME and reads ~/.keras: the same folder
+    user.mkdir()
+    (user / ".keras").symlink_to(tmp_path / "keras", target_is_directory=True)
+    monkeypatch.setenv("HOME", str(user))
     monkeypatch.setenv("GRADER_DATA_HOME", str(tmp_path / "home"))
     return tmp_path
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -48,16 +47,15 @@ def test_keras_cache_comes_before_the_system_folder(fashion_dir, isolated_source
 
 def test_keras_reads_the_same_arrays_from_its_cache(fashion_dir, isolated_sources):
     """Keras's own loader, pointed at the same cache, sees exactly our arrays (a fresh process:
-    Keras reads KERAS_HOME when it is imported)."""
+    Keras 3 reads KERAS_HOME when it is imported)."""
     _copy_fashion(fashion_dir, isolated_sources / "keras" / "datasets" / "fashion-mnist")
     script = (
         "import hashlib, keras\n"
         "(a, b), (c, d) = keras.datasets.fashion_mnist.load_data()\n"
         "print(hashlib.sha256(a.tobytes() + b.tobytes() + c.tobytes() + d.tobytes()).hexdigest())\n"
     )
-    env = {**os.environ, "KERAS_HOME": str(isolated_sources / "keras")}
-    theirs = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    theirs = subprocess.run(  # inherits KERAS_HOME and HOME as the fixture set them
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     ours = load_dataset("fashion_mnist")
     digest = hashlib.sha256(b"".join(array.tobytes() for pair in ours for array in pair)).hexdigest()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +55,17 @@ def data_home() -> Path:
 
 
 def keras_cache() -> Path:
-    """The folder where Keras caches its downloads."""
-    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets"
+    """The folder where the installed Keras caches its downloads: Keras 3 honours ``KERAS_HOME``;
+    Keras 2 always uses ``~/.keras``."""
+    home = os.environ.get("KERAS_HOME") if _keras_major() >= 3 else None
+    return Path(home or Path.home() / ".keras") / "datasets"
+
+
+def _keras_major() -> int:
+    try:
+        return int(metadata.version("keras").split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return 3
 
 
 def locations(spec: DatasetSpec, data_dir: Path | None) -> Iterator[Location]:

@@ -23,6 +23,7 @@ its own clock.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -30,11 +31,14 @@ import platform
 import sys
 import time
 import traceback
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+MAX_WARNINGS, MAX_WARNING_CHARS = 5, 300  # notes a student reads, not a log
 FIT_KEYS = ("batch_size", "epochs", "validation_split", "callbacks", "shuffle", "verbose")
 INPUT_SHAPE = (None, 28, 28, 1)
 PROGRESS_INTERVAL_S = 0.25
@@ -100,6 +104,48 @@ def import_submission(model_file: Path) -> Any:
     return module
 
 
+@contextlib.contextmanager
+def _keras_warnings() -> Iterator[list[str]]:
+    """Collect what Python's warnings and absl's log say while the submission builds: era code
+    often runs with only a warning where a keyword is ignored (Keras 2.11+ drops ``lr``)."""
+    import logging
+
+    found: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                found.append(record.getMessage())
+
+    handler = Collect()
+    absl = logging.getLogger("absl")
+    absl.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield found
+    finally:
+        absl.removeHandler(handler)
+        found[:0] = [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)]
+        unique = list(dict.fromkeys(" ".join(text.split())[:MAX_WARNING_CHARS] for text in found))
+        found[:] = unique[:MAX_WARNINGS]
+
+
+def _gpu_name(tf: Any, device: Any) -> str:
+    try:
+        return str(tf.config.experimental.get_device_details(device).get("device_name") or device.name)
+    except (AttributeError, ValueError, RuntimeError):
+        return str(device.name)
+
+
+def _learning_rate(optimizer: Any) -> float | None:
+    """The optimizer's starting learning rate, or None for a schedule or an unknown optimizer."""
+    try:
+        return float(np.asarray(optimizer.learning_rate))
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def _loss_name(loss: Any) -> str:
     if isinstance(loss, str):
         return loss
@@ -128,10 +174,12 @@ class Run:
         if self.args.saved is not None:
             return self._load_saved()
         recipe_module = load(self.args.recipe)
+        warned: list[str] = []
         if self.model_file is not None:
-            module = import_submission(self.model_file)
-            model = module.build_model()
-            requested = self._requested_fit(module)
+            with _keras_warnings() as warned:
+                module = import_submission(self.model_file)
+                model = module.build_model()
+                requested = self._requested_fit(module)
         else:
             module = load(self.args.reference)
             model = module.build_model()
@@ -157,7 +205,7 @@ class Run:
         if loss is None:
             raise SubmissionError("the model is compiled without a loss.")
         self.sparse = "sparse" in _loss_name(loss).lower()
-        notes: list[str] = []
+        notes = [f"Keras warned while building the model: {text}" for text in warned]
         self.fit = self._fit_settings(requested, recipe_module.RECIPE, notes)
         self.model = model
 
@@ -167,6 +215,7 @@ class Run:
             "facts": describe_model(model).to_dict(),
             "compiled_by": compiled_by,
             "optimizer": type(model.optimizer).__name__,
+            "learning_rate": _learning_rate(model.optimizer),
             "loss": _loss_name(loss),
             "labels": "integers" if self.sparse else "one-hot",
             "fit": {key: value for key, value in self.fit.items() if key != "callbacks"}
@@ -354,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         keras=keras.__version__,
         python=platform.python_version(),
         devices=sorted({device.device_type for device in tf.config.list_physical_devices()}),
+        gpus=[_gpu_name(tf, gpu) for gpu in tf.config.list_physical_devices("GPU")],
     )
     run = Run(args, channel)
     phases = {

@@ -11,6 +11,7 @@ resource limits and says so; ``required`` refuses to grade.
 from __future__ import annotations
 
 import functools
+import glob
 import resource
 import shutil
 import subprocess
@@ -64,11 +65,15 @@ class Sandbox:
         for folder in HIDDEN_DIRS:
             if Path(folder).is_dir():
                 wrapped += ["--tmpfs", folder]
+        wrapped += ["--proc", "/proc", "--dev", "/dev", "--bind", str(work / "tmp"), "/tmp"]  # disk, not RAM
+        for device in sorted(glob.glob("/dev/nvidia*")):  # a GPU, where the machine has one
+            wrapped += ["--dev-bind", device, device]
         paths = [Path(p).resolve() for p in readable]
         inside = [p for p in paths if p.is_relative_to(work.resolve())]
-        for path in dict.fromkeys(str(p) for p in paths if p not in inside):
+        for path in dict.fromkeys(
+            str(p) for p in paths if p not in inside
+        ):  # after /tmp: a venv may be there
             wrapped += ["--ro-bind", path, path]
-        wrapped += ["--proc", "/proc", "--dev", "/dev", "--bind", str(work / "tmp"), "/tmp"]  # disk, not RAM
         wrapped += ["--bind", str(work), str(work)]
         for path in inside:  # read-only islands in the scratch, such as the submission's copy
             wrapped += ["--ro-bind", str(path), str(path)]

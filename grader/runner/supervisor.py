@@ -109,6 +109,7 @@ class Built:
     labels: str
     fit: dict[str, Any]
     notes: tuple[str, ...]
+    learning_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,9 @@ class Runner:
                 labels=str(message["labels"]),
                 fit=dict(message["fit"]),
                 notes=tuple(str(note) for note in message["notes"]),
+                learning_rate=None
+                if message.get("learning_rate") is None
+                else float(message["learning_rate"]),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise self._failed("build", f"the runner's report was malformed ({error}).") from None

@@ -1,0 +1,61 @@
+"""One virtual environment per TensorFlow version and device, built with uv once and reused.
+
+Each holds the grader itself (installed from this source tree, editable, so it grades with the
+same code) and the pinned TensorFlow. A stamp file records what was installed; a changed
+matrix entry rebuilds the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.calibration import cache_dir
+from grader.compat.matrix import install_steps
+
+STAMP = "grader-environment.json"
+
+
+class CompatError(RuntimeError):
+    """The compatibility run cannot go on: no uv, no source tree, or an install failed."""
+
+
+def project_root() -> Path:
+    """The source tree holding this grader (``grader compat`` installs it into each environment)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file():
+        raise CompatError(
+            f"grader compat installs the grader from its source tree, and {root} has no pyproject.toml; "
+            "run it from a checkout of the grader."
+        )
+    return root
+
+
+def ensure(version: str, device: str, *, root: Path | None = None) -> Path:
+    """The Python executable of the environment for ``version`` on ``device``, built if needed."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise CompatError("grader compat builds one environment per version with uv: pip install uv")
+    folder = (root or cache_dir()) / "environments" / f"tf-{version}-{device}"
+    python = folder / "bin" / "python"
+    steps = install_steps(version, device, f"{project_root()}")
+    wanted = {"python": sys.version.split()[0], "steps": steps}
+    stamp = folder / STAMP
+    if python.exists() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
+        return python
+    shutil.rmtree(folder, ignore_errors=True)
+    _run([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], version)
+    for action, *arguments in steps:
+        _run([uv, "pip", action, "--quiet", "--python", str(python), *arguments], version)
+    stamp.write_text(json.dumps(wanted))
+    return python
+
+
+def _run(command: list[str], version: str) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise CompatError(f"TensorFlow {version}: {' '.join(command[:3])} failed: {' / '.join(tail)}")
