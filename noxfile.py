@@ -1,17 +1,26 @@
-"""Sessions for the grader: grading, tests, lint, data provisioning, verify-docs and benchmarks.
+"""Sessions for the grader: grading, tests across TensorFlow versions, compatibility, lint, data
+provisioning, verify-docs and benchmarks.
 
+nox                   lint and the whole test suite on the newest TensorFlow (the default run)
 nox -s grade -- submissions/alice    grade one submission (provisions its dataset first)
-nox -s tests          the default test run (provisions the offline datasets first)
+nox -s "tests(tensorflow='2.15', device='cpu')"    the suite on one version of the matrix (nox -l)
+nox -s compat -- tutorials/tutorial_002    grade one submission on every version, as one table
 nox -s verify_docs    check every reference against its tutorial
 nox -s bench          training throughput and matmul peak (minutes; not run by default)
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import nox
 
+sys.path.insert(0, str(Path(__file__).parent))
+from grader.compat.matrix import DEVICES, NEWEST, VERSIONS, gpu_problem, install_steps
+
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", f"tests(tensorflow='{NEWEST}', device='cpu')"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
@@ -40,12 +49,31 @@ def data(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
-def tests(session: nox.Session) -> None:
-    """Run the test suite on small real data; full-size training is marked slow."""
-    _install(session)
+@nox.parametrize("device", DEVICES)
+@nox.parametrize("tensorflow", VERSIONS)
+def tests(session: nox.Session, tensorflow: str, device: str) -> None:
+    """Run the test suite on one TensorFlow version and device (small real data; slow tests apart)."""
+    if device == "gpu" and (problem := gpu_problem()):
+        session.skip(f"GPU session skipped, {problem}; it runs only where a GPU is visible.")
+    for action, *arguments in install_steps(tensorflow, device, ".[test]"):
+        if action == "install":
+            session.install(*arguments)
+        else:
+            session.run_install("uv", "pip", action, *arguments)
     session.run("grader", "data", "provision")
     session.run("grader", "sandbox", "--install")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def compat(session: nox.Session) -> None:
+    """Grade a submission (or --references) on every TensorFlow version: nox -s compat -- PATH."""
+    if not session.posargs:
+        session.error("name a submission folder, or --references: nox -s compat -- tutorials/tutorial_002")
+    session.install("-e", ".")
+    session.run("grader", "data", "provision", "mnist_sample")
+    session.run("grader", "sandbox", "--install")
+    session.run("grader", "compat", *session.posargs)
 
 
 @nox.session(python=PYTHON)

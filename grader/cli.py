@@ -17,6 +17,7 @@ from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_OUT = Path("grades")
+COMPAT_WIDTH = 160
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -295,7 +296,7 @@ def _compat(args: argparse.Namespace, console: Console) -> int:
         out=out,
         console=console,
     )
-    table.render(console)
+    table.render(Console(width=max(console.width, COMPAT_WIDTH)))  # one column per version needs room
     console.print(f"Wrote {out / 'compat.json'} and {out / 'compat.md'}")
     return EXIT_OK
 

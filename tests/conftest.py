@@ -14,6 +14,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+def pytest_report_header() -> str:
+    """Which TensorFlow and device this run's results hold for (the nox matrix runs several)."""
+    from grader.calibration import package_version
+    from grader.device import describe_device
+
+    tensorflow = package_version("tensorflow-cpu", "tensorflow")
+    return f"TensorFlow {tensorflow}, Keras {package_version('keras')}; device {describe_device()}"
+
+
 @pytest.fixture(scope="session")
 def sample():
     """The MNIST sample (8,000 train / 2,000 test real digits)."""

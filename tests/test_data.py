@@ -17,6 +17,7 @@ from grader.data import catalog as catalog_module
 from grader.data.catalog import FASHION_MNIST, IDX_NAMES
 from grader.data.formats import read_idx, write_npz
 from grader.data.provision import digits_from_json, sample_path
+from grader.data.sources import keras_cache
 
 
 def _copy_fashion(source: Path, target: Path, *, decompress: bool = False) -> Path:
@@ -143,7 +144,7 @@ def test_missing_data_lists_every_way_to_provide_it(isolated_sources, monkeypatc
     assert "No copy of Fashion-MNIST" in message
     assert "1. a folder of your own, given as --data-dir DIR or GRADER_DATA_DIR=DIR" in message
     assert "(now: " in message and "empty, which has none)" in message
-    assert f"2. the Keras cache {isolated_sources / 'keras' / 'datasets' / 'fashion-mnist'}" in message
+    assert f"2. the Keras cache {keras_cache() / 'fashion-mnist'}" in message  # Keras 2: via ~/.keras
     assert "3. the system folder" in message and "apt-get install dataset-fashion-mnist" in message
     assert "4. the Keras download, when online: not tried (offline)" in message
 

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from grader.calibration import cache_dir
@@ -35,7 +36,10 @@ def project_root() -> Path:
 
 
 def ensure(version: str, device: str, *, root: Path | None = None) -> Path:
-    """The Python executable of the environment for ``version`` on ``device``, built if needed."""
+    """The Python executable of the environment for ``version`` on ``device``, built if needed
+    (this very Python when it already runs that version's CPU build)."""
+    if device == "cpu" and _installed("tensorflow-cpu").startswith(f"{version}."):
+        return Path(sys.executable)
     uv = shutil.which("uv")
     if uv is None:
         raise CompatError("grader compat builds one environment per version with uv: pip install uv")
@@ -59,3 +63,10 @@ def _run(command: list[str], version: str) -> None:
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise CompatError(f"TensorFlow {version}: {' '.join(command[:3])} failed: {' / '.join(tail)}")
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return ""

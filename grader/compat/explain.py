@@ -49,7 +49,7 @@ RULES = (
         "Keras 3 warns about `input_shape=` on a layer; start with `keras.Input(shape)`",
     ),
     Rule(
-        re.compile(r"Outputs \(None(?:, \d+){2,}, 10\)"),
+        re.compile(r"outputs \(None(?:, \d+){2,}, 10\)", re.IGNORECASE),
         "Dense acts on a 4-D feature map: the listing has no Flatten before its Dense layers",
     ),
     Rule(

@@ -190,7 +190,8 @@ def missing_message(spec: DatasetSpec, data_dir: Path | None, download_note: str
     if spec.name == "mnist_sample":
         ways.append(f"the grader's data home {data_home() / 'datasets'}: {spec.provision_hint}")
     if spec.keras_cache_folder is not None:
-        ways.append(f"the Keras cache {keras_cache() / spec.keras_cache_folder} (KERAS_HOME moves it)")
+        moves = "KERAS_HOME moves it" if _keras_major() >= 3 else "Keras 2 always uses ~/.keras"
+        ways.append(f"the Keras cache {keras_cache() / spec.keras_cache_folder} ({moves})")
     ways += [f"the system folder {folder}: {spec.provision_hint}" for folder in spec.system_dirs]
     if spec.keras_loader:
         ways.append(f"the Keras download, when online: {download_note}")

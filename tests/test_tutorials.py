@@ -1,0 +1,89 @@
+"""Each tutorial's own listing, graded on whichever TensorFlow this suite runs on.
+
+The nox matrix runs this module on every version (``nox -l``), so together the sessions show
+where each tutorial's era code breaks: the expectations below are per version, and each names
+what a student on that version would see. Training is cut to one epoch (for the reference too):
+the version effects show at build time or in the first epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.compat.explain import explain
+from grader.submission import read_submission
+
+pytestmark = pytest.mark.matrix
+
+TUTORIALS = Path(__file__).parent.parent / "tutorials"
+TF = tuple(int(part) for part in metadata.version("tensorflow-cpu").split(".")[:2])
+KERAS_3 = TF >= (2, 16)
+
+
+def grade_listing(graded, number: int):
+    folder = TUTORIALS / f"tutorial_00{number}"
+    task = load_assignment(read_submission(folder).assignment)
+    return graded(folder, assignment=replace(task, training=replace(task.training, max_epochs=1)))
+
+
+def statuses(grade) -> dict[str, str]:
+    return {check.name: check.status for check in grade.checks}
+
+
+def test_000_listing_lacks_flatten_and_keras_3_refuses_its_hdf5_checkpoint(graded):
+    grade = grade_listing(graded, 0)
+    if KERAS_3:
+        assert "must end in `.keras`" in grade.problem
+        assert explain(grade.problem).startswith("Keras 3's ModelCheckpoint saves `.keras` files only")
+        assert set(statuses(grade).values()) == {"not run"}
+    else:
+        output = next(check for check in grade.checks if check.name == "Output shape")
+        assert output.status == "failed" and "(None, 7, 7, 10)" in output.message
+        assert statuses(grade)["Test accuracy"] == "not run"  # training is skipped on a wrong shape
+
+
+def test_001_listing_imports_modules_keras_dropped_in_2_13(graded):
+    grade = grade_listing(graded, 1)
+    if TF >= (2, 13):
+        assert "No module named 'keras.layers.core'" in grade.problem
+        assert (
+            explain(grade.problem)
+            == "Keras 2.13+ has no `keras.layers.core`; import layers from `keras.layers`"
+        )
+    else:
+        assert statuses(grade)["Parameter count"] == statuses(grade)["Output shape"] == "passed"
+        assert grade.metrics.parameters == 173_738
+
+
+def test_002_listing_passes_lr_which_each_keras_treats_differently(graded):
+    grade = grade_listing(graded, 2)
+    if KERAS_3:
+        assert "Argument(s) not recognized: {'lr': 0.0001}" in grade.problem
+        assert explain(grade.problem) == "Keras 3 rejects `lr`; use `learning_rate`"
+        return
+    assert statuses(grade)["Output shape"] == "failed"  # no Flatten: a 4-D output
+    if TF >= (2, 11):  # the new optimizers drop `lr` with only a warning
+        assert grade.model["learning_rate"] == pytest.approx(0.001)
+        assert any("`lr` is deprecated in Keras optimizer" in note for note in grade.notes)
+    else:
+        assert grade.model["learning_rate"] == pytest.approx(0.0001)
+
+
+def test_003_listing_passes_on_every_version(graded):
+    grade = grade_listing(graded, 3)
+    assert grade.problem is None
+    assert grade.score == grade.possible, statuses(grade)
+
+
+def test_004_listing_trains_with_adadeltas_new_default_rate_and_falls_short(graded):
+    grade = grade_listing(graded, 4)
+    assert grade.model["optimizer"] == "Adadelta" and grade.model["learning_rate"] == pytest.approx(0.001)
+    assert statuses(grade)["Parameter count"] == "passed"
+    accuracy = next(check for check in grade.checks if check.name == "Test accuracy")
+    assert accuracy.status == "failed"
+    assert explain(accuracy.message, grade.model, check_kind="accuracy").startswith("Adadelta() starts at")
