@@ -46,7 +46,7 @@ def test_the_gpu_build_replaces_the_cpu_build():
         ),
         (
             "`lr` is deprecated in Keras optimizer, please use `learning_rate` or use the legacy optimizer",
-            "Keras 2.11+ ignores `lr` with only a warning and trains at the default rate; use `learning_rate`",
+        "this Keras ignores `lr` with only a warning and trains at the default rate; use `learning_rate`",
         ),
         (
             "The model outputs (None, 7, 7, 10); it must output (None, 10): one score per class for each image.",

@@ -22,7 +22,7 @@ RULES = (
     Rule(re.compile(r"Argument\(s\) not recognized: \{'lr'"), "Keras 3 rejects `lr`; use `learning_rate`"),
     Rule(
         re.compile(r"`lr` is deprecated in Keras optimizer"),
-        "Keras 2.11+ ignores `lr` with only a warning and trains at the default rate; use `learning_rate`",
+        "this Keras ignores `lr` with only a warning and trains at the default rate; use `learning_rate`",
     ),
     Rule(
         re.compile(r"The `lr` argument is deprecated"),
