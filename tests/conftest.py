@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADER_OFFLINE", "1")  # tests never wait on a download
 
 FIXTURES = Path(__file__).parent / "fixtures"
+TUTORIALS = Path(__file__).parent.parent / "tutorials"  # each tutorial's own listing, as a submission
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from importlib import metadata
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from grader.compat.explain import explain, first_sentence
 from grader.compat.matrix import NEWEST, VERSIONS, install_steps, keras_major
 from grader.compat.run import compat
 from grader.compat.table import Cell, Column, CompatTable
+from tests.conftest import TUTORIALS
 
-TUTORIALS = Path(__file__).parent.parent / "tutorials"
+pytestmark = pytest.mark.matrix  # runs on every TensorFlow version in CI
+
 RUNNING = ".".join(metadata.version("tensorflow-cpu").split(".")[:2])
 
 
@@ -46,7 +49,7 @@ def test_the_gpu_build_replaces_the_cpu_build():
         ),
         (
             "`lr` is deprecated in Keras optimizer, please use `learning_rate` or use the legacy optimizer",
-        "this Keras ignores `lr` with only a warning and trains at the default rate; use `learning_rate`",
+            "this Keras ignores `lr` with only a warning and trains at the default rate; use `learning_rate`",
         ),
         (
             "The model outputs (None, 7, 7, 10); it must output (None, 10): one score per class for each image.",
@@ -114,3 +117,9 @@ def test_compat_grades_the_002_listing_and_explains_the_keras_3_failure(tmp_path
         assert "Keras 3 rejects `lr`; use `learning_rate`" in (tmp_path / "compat.md").read_text()
     else:
         assert cell is not None and cell.mark == "failed" and cell.reason.startswith("Dense acts on a 4-D")
+
+
+def test_the_github_workflow_runs_the_same_matrix():
+    workflow = (Path(__file__).parent.parent / ".github" / "workflows" / "matrix.yml").read_text()
+    matrices = re.findall(r"tensorflow: \[(.*)\]", workflow)
+    assert matrices and all(tuple(json.loads(f"[{found}]")) == VERSIONS for found in matrices)

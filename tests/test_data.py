@@ -46,13 +46,15 @@ def test_keras_cache_comes_before_the_system_folder(fashion_dir, isolated_source
     assert data.source.kind == "keras-cache"
 
 
+@pytest.mark.matrix
 def test_keras_reads_the_same_arrays_from_its_cache(fashion_dir, isolated_sources):
     """Keras's own loader, pointed at the same cache, sees exactly our arrays (a fresh process:
     Keras 3 reads KERAS_HOME when it is imported)."""
     _copy_fashion(fashion_dir, isolated_sources / "keras" / "datasets" / "fashion-mnist")
     script = (
-        "import hashlib, keras\n"
-        "(a, b), (c, d) = keras.datasets.fashion_mnist.load_data()\n"
+        "import hashlib\n"
+        "from keras.datasets import fashion_mnist\n"  # Keras 2.12 has no lazy keras.datasets
+        "(a, b), (c, d) = fashion_mnist.load_data()\n"
         "print(hashlib.sha256(a.tobytes() + b.tobytes() + c.tobytes() + d.tobytes()).hexdigest())\n"
     )
     theirs = subprocess.run(  # inherits KERAS_HOME and HOME as the fixture set them

@@ -9,6 +9,8 @@ import pytest
 import reference
 from grader.model_facts import ModelFacts, describe_model, format_shape
 
+pytestmark = pytest.mark.matrix  # runs on every TensorFlow version in CI
+
 
 def test_functional_models_list_their_input_layer():
     facts = describe_model(reference.load("003").build_model())

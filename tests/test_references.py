@@ -75,10 +75,11 @@ def test_recipe_callbacks_follow_the_tutorials(tmp_path):
     assert kwargs["validation_data"] == (1, 2) and kwargs["epochs"] == 2 and kwargs["batch_size"] == 128
 
 
+@pytest.mark.matrix
 def test_adadelta_reference_uses_the_standalone_keras_learning_rate():
     optimizer = reference.load("004").build_model().optimizer
     assert float(np.asarray(optimizer.learning_rate)) == pytest.approx(1.0)
-    assert optimizer.rho == pytest.approx(0.95)
+    assert float(np.asarray(optimizer.rho)) == pytest.approx(0.95)  # a tensor on Keras 2.12
 
 
 @pytest.mark.parametrize("name", list(reference.REFERENCES))

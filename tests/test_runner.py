@@ -9,6 +9,8 @@ import pytest
 from grader.runner import RunnerError, describe_file
 from tests.conftest import FIXTURES
 
+pytestmark = pytest.mark.matrix  # runs on every TensorFlow version in CI
+
 
 def test_facts_come_back_from_the_child():
     facts = describe_file(FIXTURES / "listings" / "tutorial_002_as_listed.py")

@@ -39,6 +39,7 @@ def test_keras2_truncated_type_names_are_completed():
 
 
 @pytest.mark.parametrize("name", list(reference.REFERENCES))
+@pytest.mark.matrix
 def test_live_summary_parses_to_the_models_facts(name):
     """The installed Keras's own summary (Keras 2 or 3 layout, as the matrix runs it)."""
     model = reference.load(name).build_model()

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from importlib import metadata
-from pathlib import Path
 
 import pytest
 
 from grader.assignment import load_assignment
 from grader.compat.explain import explain
 from grader.submission import read_submission
+from tests.conftest import TUTORIALS
 
 pytestmark = pytest.mark.matrix
 
-TUTORIALS = Path(__file__).parent.parent / "tutorials"
 TF = tuple(int(part) for part in metadata.version("tensorflow-cpu").split(".")[:2])
 KERAS_3 = TF >= (2, 16)
 
