@@ -54,7 +54,7 @@ def data(session: nox.Session) -> None:
 def tests(session: nox.Session, tensorflow: str, device: str) -> None:
     """Run the test suite on one TensorFlow version and device (small real data; slow tests apart)."""
     if device == "gpu" and (problem := gpu_problem()):
-        session.skip(f"GPU session skipped, {problem}; it runs only where a GPU is visible.")
+        session.skip(f"{problem}; the gpu sessions run only where a GPU is visible")
     for action, *arguments in install_steps(tensorflow, device, ".[test]"):
         if action == "install":
             session.install(*arguments)
