@@ -41,7 +41,8 @@ def compat(
     if subject is None:
         table = CompatTable("reference/", "The references against their tutorials, per TensorFlow version")
     else:
-        table = CompatTable(str(subject), f"{subject.name} across TensorFlow versions")
+        shown = subject.relative_to(Path.cwd()) if subject.is_relative_to(Path.cwd()) else subject
+        table = CompatTable(str(shown), f"{subject.name} across TensorFlow versions")
     for version in versions:
         console.print(f"TensorFlow {version} ({device}): preparing its environment…")
         python = ensure(version, device)
