@@ -215,7 +215,13 @@ def test_a_hostile_submission_between_two_others_changes_neither(
     attempt("process_swarm", tmp_path, surroundings)
     last = grade(SUBMISSIONS / "alice", cache_root=grading_cache, console=quiet)
     for before, after in zip(alone, (first, last), strict=True):
-        assert [(c.name, c.status, c.score) for c in after.checks] == [
-            (c.name, c.status, c.score) for c in before.checks
+        # Training time is a wall-clock figure (noisy on a shared machine): it must be measured
+        # again, not equal; every other check and the accuracy must match exactly.
+        assert [(c.name, c.status, c.score) for c in after.checks if c.name != "Training time"] == [
+            (c.name, c.status, c.score) for c in before.checks if c.name != "Training time"
         ]
+        timed = [c for c in after.checks if c.name == "Training time"]
+        assert all(c.status != "not run" for c in timed) == all(
+            c.status != "not run" for c in before.checks if c.name == "Training time"
+        )
         assert after.metrics.accuracy == before.metrics.accuracy
