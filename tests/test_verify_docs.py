@@ -88,3 +88,19 @@ def test_usage_errors_exit_two(capsys, tmp_path):
 def test_verify_reference_names_its_source():
     result = verify_reference("001")
     assert result.ok and "derived from the listed layers" in result.against
+
+
+def test_verdicts_as_json_name_the_environment(tmp_path):
+    import json
+
+    assert main(["verify-docs", "-r", "004", "--json", str(tmp_path / "v.json")]) == 0
+    found = json.loads((tmp_path / "v.json").read_text())
+    assert found["environment"]["keras"] and found["environment"]["device"].startswith(("CPU: ", "GPU: "))
+    assert found["verifications"] == [
+        {
+            "subject": "reference adadelta_dropout",
+            "against": found["verifications"][0]["against"],
+            "ok": True,
+            "problems": [],
+        }
+    ]
