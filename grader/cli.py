@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
     from grader.assignment import AssignmentError
-    from grader.compat.environments import CompatError
+    from grader.compat import CompatError
     from grader.data import DataError
     from grader.runner import RunnerError
     from grader.runner.sandbox import SandboxError

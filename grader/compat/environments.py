@@ -15,13 +15,10 @@ from importlib import metadata
 from pathlib import Path
 
 from grader.calibration import cache_dir
+from grader.compat import CompatError
 from grader.compat.matrix import install_steps
 
 STAMP = "grader-environment.json"
-
-
-class CompatError(RuntimeError):
-    """The compatibility run cannot go on: no uv, no source tree, or an install failed."""
 
 
 def project_root() -> Path:
