@@ -9,6 +9,8 @@ charged one reference training per student. ``grader calibrate`` measures again 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -29,9 +31,10 @@ from grader.checks import Baseline
 from grader.data import Dataset
 from grader.device import cpu_model
 from grader.model_facts import ModelFacts
-from grader.runner.supervisor import EventHandler, Runner, Subject
+from grader.runner.supervisor import Cancellation, EventHandler, Runner, Subject
+from grader.split import split_accuracies
 
-PROCEDURE = 1  # bump when calibration changes in a way that invalidates cached figures
+PROCEDURE = 2  # bump when calibration changes in a way that invalidates cached figures
 CACHE_ENV = "GRADER_CACHE_DIR"
 
 
@@ -86,8 +89,10 @@ def _source_digest(reference: str) -> str:
     return digest.hexdigest()
 
 
-def calibration_key(assignment: Assignment, data: Dataset) -> dict[str, Any]:
-    """Everything the reference's figures depend on."""
+def calibration_key(
+    assignment: Assignment, data: Dataset, cpus: frozenset[int] | None = None
+) -> dict[str, Any]:
+    """Everything the reference's figures depend on, the cores it may use included."""
     return {
         "procedure": PROCEDURE,
         "reference": assignment.reference,
@@ -100,6 +105,7 @@ def calibration_key(assignment: Assignment, data: Dataset) -> dict[str, Any]:
         "tensorflow": package_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
         "keras": package_version("keras"),
         "machine": machine(),
+        "cores": len(cpus or os.sched_getaffinity(0)),
     }
 
 
@@ -121,6 +127,8 @@ def _read(path: Path, key: dict[str, Any]) -> Calibration | None:
             train_seconds=float(figures["train_seconds"]),
             accuracy=float(figures["accuracy"]),
             epochs=int(figures["epochs"]),
+            public_accuracy=float(figures["public_accuracy"]),
+            private_accuracy=float(figures["private_accuracy"]),
         )
         return Calibration(baseline, key, dict(stored["environment"]), str(stored["measured_at"]), True, path)
     except (OSError, ValueError, KeyError, TypeError):
@@ -135,16 +143,41 @@ def calibrate(
     cache_root: Path | None = None,
     on_event: EventHandler | None = None,
     on_start: Callable[[], None] | None = None,
+    cpus: frozenset[int] | None = None,
+    cancellation: Cancellation | None = None,
 ) -> Calibration:
-    """The reference's baseline for ``assignment`` on ``data``: cached, or measured now."""
-    key = calibration_key(assignment, data)
+    """The reference's baseline for ``assignment`` on ``data``: cached, or measured now. A lock
+    file makes graders that need the same figures at once (a class graded in parallel) measure
+    them once: the others wait, then read the cache."""
+    key = calibration_key(assignment, data, cpus)
     path = cache_path(key, cache_root)
-    if not force:
-        cached = _read(path, key)
-        if cached is not None:
-            return cached
-    if on_start is not None:
-        on_start()
+    with _locked(path):
+        if not force:
+            cached = _read(path, key)
+            if cached is not None:
+                return cached
+        if on_start is not None:
+            on_start()
+        return _measure(assignment, data, key, path, on_event, cpus, cancellation)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Any:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even if this process dies
+        yield
+
+
+def _measure(
+    assignment: Assignment,
+    data: Dataset,
+    key: dict[str, Any],
+    path: Path,
+    on_event: EventHandler | None,
+    cpus: frozenset[int] | None,
+    cancellation: Cancellation | None,
+) -> Calibration:
     name = assignment.reference
     with (
         tempfile.TemporaryDirectory(prefix="grader-calibrate-") as scratch,
@@ -155,6 +188,8 @@ def calibrate(
             work=Path(scratch),
             limits=assignment.limits,
             on_event=on_event,
+            cpus=cpus,
+            cancellation=cancellation,
         ) as child,
     ):
         built = child.build()
@@ -162,8 +197,18 @@ def calibrate(
         scores = child.predict(data.x_test)
         environment = dict(child.ready)
     environment.pop("event", None)
-    accuracy = float(np.mean(np.argmax(scores, axis=1) == data.y_test))
-    baseline = Baseline(name, data.name, built.facts, trained.seconds, accuracy, trained.epochs)
+    correct = np.argmax(scores, axis=1) == data.y_test
+    public, private = split_accuracies(correct)
+    baseline = Baseline(
+        name,
+        data.name,
+        built.facts,
+        trained.seconds,
+        float(np.mean(correct)),
+        trained.epochs,
+        public,
+        private,
+    )
     measured_at = datetime.now(UTC).isoformat(timespec="seconds")
     stored = {
         "key": key,
@@ -172,8 +217,10 @@ def calibrate(
             "dataset": data.name,
             "facts": built.facts.to_dict(),
             "train_seconds": trained.seconds,
-            "accuracy": accuracy,
+            "accuracy": baseline.accuracy,
             "epochs": trained.epochs,
+            "public_accuracy": public,
+            "private_accuracy": private,
         },
         "environment": environment,
         "measured_at": measured_at,

@@ -48,6 +48,8 @@ class Baseline:
     train_seconds: float
     accuracy: float
     epochs: int
+    public_accuracy: float | None = None  # on the test set's public and private parts (grader.split)
+    private_accuracy: float | None = None
 
 
 @dataclass(frozen=True)

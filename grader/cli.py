@@ -11,11 +11,12 @@ import json
 import os
 import sys
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_OUT = Path("grades")
 COMPAT_WIDTH = 160
 
@@ -28,18 +29,37 @@ def _parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser(
         "grade",
-        help="grade one submission folder against its assignment",
+        help="grade one submission folder, or a class of them, against its assignment",
         description=(
             "Grade a submission folder holding model.py (build_model(), optionally fit_kwargs()) and "
             "optionally submission.toml. The model is built and trained in a sandboxed child process "
             "and predicts in a second one that runs none of the submission's code; the grader checks "
             "parameter count and shapes first, then times training and scores test accuracy itself. Writes results.json (Gradescope format) and report.txt "
-            "to --out. Exit codes: 0 every check passed, 1 graded with failures, 2 usage or "
-            "configuration error, 3 internal error."
+            "to --out. Given a class (a folder of submission folders, or several PATHs), grades "
+            "every submission, --jobs at a time, into --out/NAME each, with gradebook.csv beside them; "
+            "a rerun grades only what changed. Exit codes: 0 every check passed, 1 graded with "
+            "failures, 2 usage or configuration error, 3 internal error, 130 interrupted."
         ),
     )
     grade.add_argument(
-        "submission", type=Path, metavar="PATH", help="the submission folder, e.g. submissions/alice"
+        "submission",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="a submission folder (submissions/alice), or a class: a folder of them (submissions/)",
+    )
+    grade.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help="for a class: grade N submissions at once, each on its share of the cores (default 1)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="for a class: grade on a Dask cluster (tcp://host:8786) instead of this machine",
     )
     grade.add_argument(
         "--assignment",
@@ -52,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help=f"where results.json and report.txt go (default: {DEFAULT_OUT}/NAME)",
+        help=f"where results.json and report.txt go (default: {DEFAULT_OUT}/NAME; for a class, "
+        "a folder per student under it)",
     )
     _data_options(grade)
     grade.add_argument(
@@ -141,6 +162,32 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="where compat.json, compat.md and each version's results go"
     )
 
+    board = commands.add_parser(
+        "leaderboard",
+        help="build a class's leaderboard site (HTML, JSON, Markdown) from its stored results",
+        description=(
+            "Read every NAME/results.json under RESULTS (the folder a class was graded into) and write "
+            "index.html, leaderboard.json, leaderboard.md and plots/ to --out: one table per assignment, "
+            "ranked by test accuracy, then fewer parameters, then shorter training, with display names "
+            "from submission.toml and the reference models as baseline rows. Before --deadline only the "
+            "public 30%% of the test set is shown; from it on, the private 70%% decides. The page needs "
+            "no server or network and sorts by any column."
+        ),
+    )
+    board.add_argument(
+        "results", type=Path, metavar="RESULTS", help="a class's results, e.g. grades/submissions"
+    )
+    board.add_argument(
+        "--out", type=Path, metavar="DIR", help="where the site goes (default: RESULTS/leaderboard)"
+    )
+    board.add_argument("--title", help="the page's title (default: the results folder's name)")
+    board.add_argument(
+        "--deadline",
+        type=_deadline,
+        metavar="WHEN",
+        help="ISO date-time (2026-12-01T23:59+00:00); before it the board is public, from it on final",
+    )
+
     data = commands.add_parser("data", help="provision and inspect the datasets", description="Datasets.")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     provision = data_commands.add_parser(
@@ -164,6 +211,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _deadline(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date-time: {text!r} (e.g. 2026-12-01T23:59+00:00)"
+        ) from None
+    return when if when.tzinfo else when.astimezone()  # a time without zone is this machine's local time
+
+
 def _data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset", help="grade on another dataset than the assignment's (relative limits follow)"
@@ -172,9 +229,14 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _grade(args: argparse.Namespace, console: Console) -> int:
+    from grader.batch import is_class_folder
+
+    if len(args.submission) > 1 or is_class_folder(args.submission[0]):
+        return _grade_class(args, console)
     from grader.grade import grade, render_grade, resolve_assignment, write_outputs
     from grader.submission import read_submission
 
+    args.submission = args.submission[0]
     task = resolve_assignment(read_submission(args.submission), args.assignment)
     if args.provision:
         _ensure_dataset(args.dataset or task.dataset, args.data_dir, console)
@@ -185,6 +247,53 @@ def _grade(args: argparse.Namespace, console: Console) -> int:
     results, report = write_outputs(result, args.out or DEFAULT_OUT / result.submission)
     console.print(f"Wrote {results} and {report}")
     return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def _grade_class(args: argparse.Namespace, console: Console) -> int:
+    from grader.batch import find_submissions, grade_class
+    from grader.batch.run import render_class
+
+    if args.jobs < 1:
+        console.print("[red]--jobs must be 1 or more.[/red]")
+        return EXIT_USAGE
+    if args.provision:
+        for dataset in _class_datasets(find_submissions(args.submission), args.assignment, args.dataset):
+            _ensure_dataset(dataset, args.data_dir, console)
+    name = args.submission[0].resolve().name if len(args.submission) == 1 else "class"
+    result = grade_class(
+        args.submission,
+        out=args.out or DEFAULT_OUT / name,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        assignment=args.assignment,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        sandbox=args.sandbox,
+        console=console,
+    )
+    render_class(result, console)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    if result.errors:
+        return EXIT_INTERNAL
+    return EXIT_OK if result.all_passed else EXIT_FAILED
+
+
+def _class_datasets(folders: list[Path], assignment: str | None, dataset: str | None) -> list[str]:
+    """The datasets a class needs (submissions naming no assignment are skipped: they are refused)."""
+    from grader.assignment import AssignmentError
+    from grader.grade import resolve_assignment
+    from grader.submission import read_submission
+
+    if dataset:
+        return [dataset]
+    needed: set[str] = set()
+    for folder in folders:
+        try:
+            needed.add(resolve_assignment(read_submission(folder), assignment).dataset)
+        except AssignmentError:
+            continue
+    return sorted(needed)
 
 
 def _ensure_dataset(name: str, data_dir: Path | None, console: Console) -> None:
@@ -301,6 +410,30 @@ def _compat(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _leaderboard(args: argparse.Namespace, console: Console) -> int:
+    from grader.leaderboard import build_boards, write_site
+
+    if not args.results.is_dir():
+        console.print(f"[red]{args.results} is not a folder of results; grade a class into it first.[/red]")
+        return EXIT_USAGE
+    now = datetime.now(UTC)
+    boards = build_boards(args.results, deadline=args.deadline, now=now)
+    out = args.out or args.results / "leaderboard"
+    index = write_site(
+        boards,
+        out,
+        title=args.title or f"Leaderboard: {args.results.resolve().name}",
+        deadline=args.deadline,
+        now=now,
+    )
+    entries = sum(len(board.entries) for board in boards)
+    console.print(
+        f"{len(boards)} board{'s' if len(boards) != 1 else ''}, {entries} rows ({boards[0].phase if boards else 'public'}). "
+        f"Wrote {index}, {out / 'leaderboard.json'} and {out / 'leaderboard.md'}"
+    )
+    return EXIT_OK
+
+
 def _data(args: argparse.Namespace, console: Console) -> int:
     from grader.data import DATASETS, DataError, load_dataset
 
@@ -330,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
     from grader.assignment import AssignmentError
+    from grader.batch.discover import ClassError
     from grader.compat import CompatError
     from grader.data import DataError
     from grader.runner import RunnerError
@@ -350,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
             return _verify_docs(args, console)
         if args.command == "compat":
             return _compat(args, console)
+        if args.command == "leaderboard":
+            return _leaderboard(args, console)
         return _data(args, console)
     except (
         KeyError,
@@ -359,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         SubmissionError,
         SandboxError,
         CompatError,
+        ClassError,
     ) as error:
         console.print(f"[red]{error.args[0] if error.args else error}[/red]")
         return EXIT_USAGE

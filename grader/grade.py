@@ -14,6 +14,7 @@ import contextlib
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,13 @@ from grader.results import Grade, Metrics, write_results
 from grader.runner.files import UnsafeFile, copy_file
 from grader.runner.limits import MB
 from grader.runner.sandbox import choose
-from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Runner, Subject
+from grader.runner.supervisor import SAVED_MODEL, Built, Cancellation, PhaseFailed, Runner, Subject
+from grader.split import split_accuracies
 from grader.submission import Submission, SubmissionError, read_submission
 
 REPORT_FILE = "report.txt"
+MAX_HISTORY_KEYS = 8
+StatusHandler = Callable[[str], None]
 
 
 def resolve_assignment(submission: Submission, assignment: Assignment | str | Path | None) -> Assignment:
@@ -60,6 +64,21 @@ class _Progress:
     problem: str | None = None
     log: str = ""
     model: dict[str, Any] = field(default_factory=dict)  # optimizer, learning rate and loss as built
+    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logs the child reported
+    baseline: Baseline | None = None
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """Where and how one grade runs: shared by its children and the reference's calibration."""
+
+    task: Assignment
+    data: Dataset
+    console: Console
+    cache_root: Path | None
+    cpus: frozenset[int] | None
+    cancellation: Cancellation | None
+    on_status: StatusHandler
 
 
 def grade(
@@ -71,10 +90,17 @@ def grade(
     cache_root: Path | None = None,
     console: Console | None = None,
     sandbox: str = "auto",
+    cpus: frozenset[int] | None = None,
+    cancellation: Cancellation | None = None,
+    on_status: StatusHandler | None = None,
 ) -> Grade:
     """Grade one submission folder. Raises ``SubmissionError``, ``AssignmentError`` or
     ``DataError`` for usage problems (``SandboxError`` when ``sandbox="required"`` cannot be met);
-    anything the submission does wrong ends up in the grade."""
+    anything the submission does wrong ends up in the grade.
+
+    A class batch passes ``cpus`` (the cores this grade's children are pinned to),
+    ``cancellation`` (to stop them on Ctrl-C; a cancelled grade raises ``Cancelled``) and
+    ``on_status`` (called with a short phase description for its live view)."""
     started = time.monotonic()
     console = console or Console()
     isolation = choose(sandbox)
@@ -90,6 +116,9 @@ def grade(
         "sandbox": isolation.describe(),
     }
     progress = _Progress({})
+    setting = _Setting(
+        task, data, console, cache_root, cpus, cancellation, on_status or (lambda status: None)
+    )
     notes = list(folder.notes)
     metrics = Metrics()
     timings: dict[str, float] = {}
@@ -111,6 +140,8 @@ def grade(
                     work=Path(scratch) / name,
                     sandbox=isolation,
                     limits=task.limits,
+                    cpus=cpus,
+                    cancellation=cancellation,
                 )
 
             runner = child("run", Subject.submission(folder.model_file))
@@ -119,9 +150,7 @@ def grade(
             stack.callback(verifier.stop)
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})
-                metrics = _run_checks(
-                    task, data, runner, verifier, progress, notes, console, cache_root, timings
-                )
+                metrics = _run_checks(setting, runner, verifier, progress, notes, timings)
             timings.update(runner.timings)
             if "predict" in verifier.timings:
                 timings["predict"] = verifier.timings["build"] + verifier.timings["predict"]
@@ -143,20 +172,21 @@ def grade(
         log=progress.log,
         model=progress.model,
         notes=tuple(notes),
+        history=tuple(progress.history),
+        baseline=_baseline_figures(progress.baseline),
     )
 
 
 def _run_checks(
-    task: Assignment,
-    data: Dataset,
+    setting: _Setting,
     runner: Runner,
     verifier: Runner,
     progress: _Progress,
     notes: list[str],
-    console: Console,
-    cache_root: Path | None,
     timings: dict[str, float],
 ) -> Metrics:
+    task, data, status = setting.task, setting.data, setting.on_status
+    status("building")
     try:
         built = runner.build()
     except PhaseFailed as failure:
@@ -174,7 +204,8 @@ def _run_checks(
     progress.model = {"optimizer": built.optimizer, "learning_rate": built.learning_rate, "loss": built.loss}
     metrics = Metrics(parameters=built.facts.total_params)
 
-    baseline = _baseline(task, data, console, cache_root, timings) if task.needs_baseline else None
+    baseline = _baseline(setting, timings) if task.needs_baseline else None
+    progress.baseline = baseline
     evidence = Evidence(facts=built.facts, baseline=baseline)
     cheap = [check for check in task.checks if check.phase == "build"]
     for check in cheap:
@@ -191,8 +222,9 @@ def _run_checks(
         verifier.wait_ready()  # before training starts, so its start-up never competes with training
     except PhaseFailed as failure:
         raise RuntimeError(f"the grader's verifier did not start: {failure.message}\n{failure.log}") from None
-    with TrainingDisplay(console, runner.subject.label) as display:
-        runner.on_event = display
+    status("training")
+    with TrainingDisplay(setting.console, runner.subject.label) as display:
+        runner.on_event = _recording(display, progress, status, task.training.max_epochs)
         try:
             trained = runner.train(data.x_train, data.y_train)
         except PhaseFailed as failure:
@@ -215,6 +247,7 @@ def _run_checks(
         f"Trained for {trained.epochs} epoch{'' if trained.epochs == 1 else 's'} in {trained.seconds:.1f} s."
     )
     metrics = Metrics(parameters=built.facts.total_params, train_seconds=trained.seconds)
+    status("evaluating")
     try:
         loaded = _load_trained(runner, verifier, task)
     except PhaseFailed as failure:
@@ -232,14 +265,16 @@ def _run_checks(
         _not_run(training_checks, progress, "the trained model is not the model that was built (see above).")
         return Metrics(parameters=loaded.facts.total_params)
     try:
-        accuracy, problem = score_predictions(verifier.predict(data.x_test), data.y_test)
+        scores = verifier.predict(data.x_test)
+        accuracy, problem = score_predictions(scores, data.y_test)
     except PhaseFailed as failure:
         accuracy, problem = None, f"Predicting on the test images failed: {failure.message}"
         progress.log = failure.log
     if problem:
         progress.problem = problem
     if accuracy is not None:
-        metrics = Metrics(built.facts.total_params, trained.seconds, accuracy)
+        public, private = split_accuracies(_correct(scores, data.y_test))
+        metrics = Metrics(built.facts.total_params, trained.seconds, accuracy, public, private)
     evidence = Evidence(built.facts, baseline, trained.seconds, accuracy)
     for check in training_checks:
         if check.kind == "accuracy" and accuracy is None:
@@ -275,7 +310,7 @@ def score_predictions(scores: np.ndarray, labels: np.ndarray) -> tuple[float | N
             "one row of 10 class scores per test image."
         )
     finite = np.isfinite(scores).all(axis=1)
-    accuracy = float(np.mean(finite & (np.argmax(np.nan_to_num(scores), axis=1) == labels)))
+    accuracy = float(np.mean(_correct(scores, labels)))
     problem = (
         None
         if finite.all()
@@ -284,20 +319,67 @@ def score_predictions(scores: np.ndarray, labels: np.ndarray) -> tuple[float | N
     return accuracy, problem
 
 
-def _baseline(
-    task: Assignment, data: Dataset, console: Console, cache_root: Path | None, timings: dict[str, float]
-) -> Baseline:
+def _correct(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """One flag per test image: its top score is the right class (NaN or infinite rows: wrong)."""
+    finite = np.isfinite(scores).all(axis=1)
+    return finite & (np.argmax(np.nan_to_num(scores), axis=1) == labels)
+
+
+def _recording(
+    display: TrainingDisplay, progress: _Progress, status: StatusHandler, max_epochs: int
+) -> Callable[[dict[str, Any]], None]:
+    """Feed the display, keep each epoch's logs for the training curves, report the epoch."""
+
+    def handle(event: dict[str, Any]) -> None:
+        display(event)
+        if event.get("event") != "epoch" or len(progress.history) >= max_epochs:
+            return
+        logs = event.get("logs") if isinstance(event.get("logs"), dict) else {}
+        kept = {
+            str(key)[:32]: float(value)
+            for key, value in list(logs.items())[:MAX_HISTORY_KEYS]
+            if type(value) in (int, float) and math.isfinite(value)
+        }
+        progress.history.append(kept)
+        status(f"training, epoch {len(progress.history)}/{max_epochs} done")
+
+    return handle
+
+
+def _baseline_figures(baseline: Baseline | None) -> dict[str, Any]:
+    if baseline is None:
+        return {}
+    return {
+        "reference": baseline.reference,
+        "parameters": baseline.facts.total_params,
+        "train_seconds": round(baseline.train_seconds, 3),
+        "epochs": baseline.epochs,
+        "accuracy": baseline.accuracy,
+        "public_accuracy": baseline.public_accuracy,
+        "private_accuracy": baseline.private_accuracy,
+    }
+
+
+def _baseline(setting: _Setting, timings: dict[str, float]) -> Baseline:
     started = time.monotonic()
+    task, console = setting.task, setting.console
     label = f"reference {task.reference}"
+
+    def starting() -> None:
+        setting.on_status(f"measuring the {label}")
+        console.print(
+            f"Measuring the {label} on this machine (once; cached in {_short(setting.cache_root or cache_dir())})"
+        )
+
     with TrainingDisplay(console, label) as display:
         calibration = calibrate(
             task,
-            data,
-            cache_root=cache_root,
+            setting.data,
+            cache_root=setting.cache_root,
             on_event=display,
-            on_start=lambda: console.print(
-                f"Measuring the {label} on this machine (once; cached in {_short(cache_root or cache_dir())})"
-            ),
+            on_start=starting,
+            cpus=setting.cpus,
+            cancellation=setting.cancellation,
         )
     if not calibration.cached:
         timings["calibration"] = time.monotonic() - started

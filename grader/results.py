@@ -8,7 +8,7 @@ The JSON follows Gradescope's autograder format: ``score``, ``execution_time``, 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ class Metrics:
     parameters: int | None = None
     train_seconds: float | None = None
     accuracy: float | None = None
+    public_accuracy: float | None = None  # on the test set's public and private parts (grader.split)
+    private_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Grade:
     log: str = ""
     notes: tuple[str, ...] = ()
     model: dict[str, Any] = field(default_factory=dict)
+    history: tuple[dict[str, float], ...] = ()  # per-epoch training logs, as the child reported them
+    baseline: dict[str, Any] = field(default_factory=dict)  # the reference's figures it was measured against
 
     @property
     def score(self) -> float:
@@ -105,6 +109,7 @@ class Grade:
                 "submission": self.submission,
                 "display_name": self.display_name,
                 "assignment": self.assignment,
+                "title": self.title,
                 "dataset": self.dataset,
                 "not_run": [check.name for check in self.checks if check.status == "not run"],
                 "timings": {phase: round(seconds, 3) for phase, seconds in self.timings.items()},
@@ -112,6 +117,9 @@ class Grade:
                 "model": self.model,
                 "problem": self.problem,
                 "notes": list(self.notes),
+                "metrics": asdict(self.metrics),
+                "baseline": self.baseline,
+                "history": list(self.history),
             },
         }
 

@@ -81,3 +81,45 @@ def graded(grading_cache):
         return grades[key]
 
     return run
+
+
+HOSTILE = Path(__file__).parent / "hostile"
+CLASS_ASSIGNMENT = FIXTURES / "assignments" / "class_quick.toml"
+CLASS_MEMBERS = {  # a small real class: passes, fails its checks, trains too slowly, does not parse
+    "alice": SUBMISSIONS / "alice",
+    "bob": SUBMISSIONS / "bob",
+    "erin": SUBMISSIONS / "erin",
+    "syntax_error": HOSTILE / "syntax_error",
+}
+
+
+def make_class(folder: Path, members: dict[str, Path] = CLASS_MEMBERS) -> Path:
+    """Copy ``members`` into ``folder`` as a class folder (one subfolder per student)."""
+    import shutil
+
+    for name, source in members.items():
+        shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory, grading_cache):
+    """The small class graded once, two at a time, into its own results folder."""
+    import io
+
+    from rich.console import Console
+
+    from grader.batch import grade_class
+
+    root = tmp_path_factory.mktemp("class")
+    folder = make_class(root / "class")
+    console = Console(file=io.StringIO(), width=120)
+    result = grade_class(
+        [folder],
+        out=root / "grades",
+        jobs=2,
+        assignment=str(CLASS_ASSIGNMENT),
+        cache_root=grading_cache,
+        console=console,
+    )
+    return result, folder, console.file.getvalue()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import os
 import resource
 import shutil
 import subprocess
@@ -127,12 +128,15 @@ def install_bubblewrap() -> str:
     return f"bubblewrap installed ({shutil.which('bwrap')})"
 
 
-def limit_resources(limits: Limits) -> Callable[[], None]:
+def limit_resources(limits: Limits, cpus: frozenset[int] | None = None) -> Callable[[], None]:
     """A ``preexec_fn`` setting the kernel's limits every child gets, sandboxed or not (memory and
-    process counts are the watchdog's: see ``grader.runner.watchdog``)."""
+    process counts are the watchdog's: see ``grader.runner.watchdog``), and pinning it to ``cpus``
+    when a class is graded several at a time (TensorFlow sizes its thread pools to that set)."""
     file_bytes = limits.file_mb * MB
 
     def apply() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))

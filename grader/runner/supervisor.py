@@ -121,9 +121,41 @@ class Trained:
     final: dict[str, float]
 
 
-@dataclass
+class Cancelled(RunnerError):
+    """The grading this child belonged to was cancelled (a class batch was interrupted)."""
+
+
+class Cancellation:
+    """Stops every child started under it, now and from then on: what Ctrl-C on a class does.
+    Children run in their own sessions, so the terminal's interrupt never reaches them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runners: set[Runner] = set()
+        self.cancelled = False
+
+    def enter(self, runner: Runner) -> None:
+        with self._lock:
+            if self.cancelled:
+                raise Cancelled("grading was interrupted")
+            self._runners.add(runner)
+
+    def leave(self, runner: Runner) -> None:
+        with self._lock:
+            self._runners.discard(runner)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            runners = list(self._runners)
+        for runner in runners:
+            runner.kill()
+
+
+@dataclass(eq=False)
 class Runner:
-    """One child process for one subject; use as a context manager so it is always stopped."""
+    """One child process for one subject; use as a context manager so it is always stopped.
+    ``cpus`` pins the child to those cores; ``cancellation`` can stop it from another thread."""
 
     subject: Subject
     recipe: str
@@ -132,6 +164,8 @@ class Runner:
     on_event: EventHandler | None = None
     sandbox: Sandbox = field(default_factory=choose)
     limits: Limits = field(default_factory=Limits)
+    cpus: frozenset[int] | None = None
+    cancellation: Cancellation | None = None
     timings: dict[str, float] = field(default_factory=dict)
     ready: dict[str, Any] = field(default_factory=dict)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -160,6 +194,8 @@ class Runner:
 
     def start(self) -> Runner:
         """Start the child without waiting for it (``with`` waits), so its start-up can overlap others."""
+        if self.cancellation is not None:
+            self.cancellation.enter(self)
         self.work.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
         # The child's output goes to an unnamed file outside its scratch: nothing it can swap for a link.
@@ -205,7 +241,7 @@ class Runner:
             env=env,
             pass_fds=(write_fd,),
             start_new_session=True,
-            preexec_fn=limit_resources(self.limits),
+            preexec_fn=limit_resources(self.limits, self.cpus),
         )
         os.close(write_fd)
         self._events: queue.Queue[bytes | None] = queue.Queue()
@@ -230,6 +266,13 @@ class Runner:
         if process.stdin:
             process.stdin.close()
         self._log.close()
+        if self.cancellation is not None:
+            self.cancellation.leave(self)
+
+    def kill(self) -> None:
+        """Kill the child from any thread; the phase waiting on it then fails."""
+        if self._process is not None and self._process.poll() is None:
+            self._kill()
 
     # -- phases ----------------------------------------------------------------------------------
     def build(self) -> Built:

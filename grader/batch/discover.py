@@ -1,0 +1,48 @@
+"""Which folders make a class: the submissions named, and every folder inside a class folder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.submission import MODEL_FILE, SETTINGS_FILE
+
+
+class ClassError(ValueError):
+    """The class cannot be graded as given (a usage error): no submissions, or two with one name."""
+
+
+def is_submission(folder: Path) -> bool:
+    return (folder / MODEL_FILE).is_file() or (folder / SETTINGS_FILE).is_file()
+
+
+def is_class_folder(path: Path) -> bool:
+    """A folder that is not itself a submission: its subfolders are (``submissions/``)."""
+    return path.is_dir() and not is_submission(path)
+
+
+def find_submissions(paths: Sequence[Path]) -> list[Path]:
+    """Every submission folder in ``paths``: a submission itself, or each visible subfolder of a
+    class folder (one without model.py still counts: its student is told so). Names must be unique,
+    since each student's results live in a folder of that name."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            raise ClassError(f"{path} is not a folder; give submission folders or a folder of them.")
+        if is_submission(path):
+            found.append(path)
+        else:
+            found.extend(
+                sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+            )
+    if not found:
+        raise ClassError(f"no submission folders in {', '.join(map(str, paths))}.")
+    seen: dict[str, Path] = {}
+    for folder in found:
+        if folder.name in seen:
+            raise ClassError(
+                f"two submissions are named {folder.name!r} ({seen[folder.name]} and {folder}); "
+                "each student's results are stored under their folder's name."
+            )
+        seen[folder.name] = folder
+    return found

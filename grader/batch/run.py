@@ -1,0 +1,271 @@
+"""Grading a class: plan (what changed since the last run), schedule, keep results as they come.
+
+Locally, ``jobs`` submissions are graded at once, each pinned to its own share of the cores
+(TensorFlow sizes its thread pools to them), so two grades on two cores do not fight over both;
+the reference is measured on the same share, so relative time limits stay fair. With a Dask
+scheduler address the same work goes to the cluster's workers instead.
+
+Each result is written (atomically) as soon as it arrives, under a hash of the submission's
+content, its assignment and the environment: Ctrl-C or a crash loses only the grades in
+progress, and a rerun grades only what is missing or changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from grader.assignment import AssignmentError
+from grader.atomic import write_text_atomic
+from grader.batch.discover import find_submissions
+from grader.batch.gradebook import read_stored, summary_table, write_gradebook
+from grader.batch.keys import environment, folder_digest, grade_key
+from grader.batch.view import ClassView
+from grader.batch.work import Job, Outcome, grade_job
+from grader.data import DataError
+from grader.grade import REPORT_FILE, resolve_assignment
+from grader.results import RESULTS_FILE
+from grader.runner.sandbox import choose
+from grader.runner.supervisor import Cancellation
+from grader.submission import SubmissionError, read_submission
+
+CLASS_FILE = "class.json"
+
+
+@dataclass
+class ClassResult:
+    """What one run of a class did."""
+
+    out: Path
+    names: list[str]
+    graded: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    seconds: float = 0.0
+    gradebook: Path | None = None
+
+    @property
+    def all_passed(self) -> bool:
+        return all(_passed(read_stored(self.out, name)) for name in self.names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "submissions": len(self.names),
+            "graded": self.graded,
+            "kept": self.kept,
+            "refused": self.refused,
+            "errors": self.errors,
+            "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def cpu_shares(jobs: int) -> list[frozenset[int] | None]:
+    """One set of cores per concurrent grade: the available cores dealt out evenly."""
+    cores = sorted(os.sched_getaffinity(0))
+    if jobs <= 1:
+        return [None]
+    jobs = min(jobs, len(cores))
+    size = len(cores) // jobs
+    return [frozenset(cores[i * size : (i + 1) * size]) for i in range(jobs)]
+
+
+def grade_class(
+    paths: Sequence[Path],
+    *,
+    out: Path,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    assignment: str | None = None,
+    dataset: str | None = None,
+    data_dir: Path | None = None,
+    cache_root: Path | None = None,
+    sandbox: str = "auto",
+    console: Console | None = None,
+) -> ClassResult:
+    """Grade every submission in ``paths`` into ``out`` (one folder per student, plus
+    ``gradebook.csv`` and ``class.json``). Raises ``ClassError`` for an unusable class; one
+    submission's problems never stop the others. Ctrl-C stops the run and keeps finished grades."""
+    started = time.monotonic()
+    console = console or Console()
+    folders = find_submissions(paths)
+    result = ClassResult(out=out, names=[folder.name for folder in folders])
+    isolation = choose(sandbox)
+    if isolation.kind != "bubblewrap" and sandbox != "off":
+        console.print(f"[bold yellow]Warning: no sandbox; {isolation.describe()}.[/bold yellow]")
+    pending: list[tuple[Job, str]] = []
+    for folder in folders:
+        job = Job(folder.resolve(), assignment, dataset, data_dir, cache_root, sandbox)
+        try:
+            key = _key(job, isolation.kind)
+        except (SubmissionError, AssignmentError, DataError) as error:
+            _store_refusal(out, job, str(error), isolation.kind, result)
+            continue
+        stored = read_stored(out, job.name)
+        if stored is not None and stored.get("extra_data", {}).get("key") == key:
+            result.kept.append(job.name)
+        else:
+            pending.append((job, key))
+    shares = cpu_shares(jobs) if scheduler is None else []
+    where = f"on {scheduler}" if scheduler else _describe_shares(shares)
+    console.print(
+        f"Class of {len(folders)}: {len(pending)} to grade {where}"
+        + (f", {len(result.kept)} unchanged since the last run" if result.kept else "")
+        + (f", {len(result.refused)} refused" if result.refused else "")
+        + "."
+    )
+    cancellation = Cancellation()
+    with ClassView(console, to_grade=len(pending), kept=len(result.kept), where=where) as view:
+        outcomes = (
+            _on_cluster(pending, scheduler)
+            if scheduler
+            else _locally(pending, shares, cancellation, view.status)
+        )
+        try:
+            for (job, key), outcome in outcomes:
+                _keep(outcome, job, key, out, result)
+                view.finished(outcome, _line(outcome))
+        except KeyboardInterrupt:
+            result.interrupted = True  # the generator's exit killed the grades in progress: none is stored
+            outcomes.close()
+    result.seconds = time.monotonic() - started
+    result.gradebook = write_gradebook(out, result.names)
+    write_text_atomic(out / CLASS_FILE, json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def render_class(result: ClassResult, console: Console) -> None:
+    console.print(summary_table(result.out, result.names))
+    parts = [f"{len(result.graded)} graded", f"{len(result.kept)} unchanged"]
+    if result.refused:
+        parts.append(f"{len(result.refused)} refused")
+    if result.errors:
+        parts.append(f"{len(result.errors)} failed inside the grader (not stored; a rerun retries them)")
+    console.print(f"{', '.join(parts)} in {result.seconds:.1f} s. Gradebook: {result.gradebook}")
+    for name, message in result.errors.items():
+        console.print(f"[red]{name}: {message.splitlines()[0]}[/red]")
+    if result.interrupted:
+        console.print("[yellow]Interrupted: run the same command again to grade the rest.[/yellow]")
+
+
+def _key(job: Job, sandbox_kind: str) -> str:
+    task = resolve_assignment(read_submission(job.folder), job.assignment)
+    if job.dataset:
+        task = task.with_dataset(job.dataset)
+    return grade_key(job.folder, task, job.data_dir, sandbox_kind)
+
+
+def _locally(
+    pending: list[tuple[Job, str]],
+    shares: list[frozenset[int] | None],
+    cancellation: Cancellation,
+    status: Callable[[str, str], None],
+) -> Iterator[tuple[tuple[Job, str], Outcome]]:
+    free: queue.SimpleQueue[frozenset[int] | None] = queue.SimpleQueue()
+    for share in shares:
+        free.put(share)
+
+    def run(job: Job) -> Outcome:
+        cpus = free.get()  # a share is always free when the pool starts a job: one per thread
+        try:
+            status(job.name, "starting")
+            return grade_job(
+                job, cpus=cpus, cancellation=cancellation, on_status=lambda text: status(job.name, text)
+            )
+        finally:
+            free.put(cpus)
+
+    executor = ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="grade")
+    futures: dict[Future[Outcome], tuple[Job, str]] = {
+        executor.submit(run, job): (job, key) for job, key in pending
+    }
+    try:
+        remaining = set(futures)
+        while remaining:
+            done, remaining = wait(remaining, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield futures[future], future.result()
+    finally:  # an early exit (Ctrl-C) kills the grades in progress before waiting for their threads
+        cancellation.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_cluster(pending: list[tuple[Job, str]], scheduler: str) -> Iterator[tuple[tuple[Job, str], Outcome]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        from grader.batch.discover import ClassError
+
+        raise ClassError(
+            "--scheduler needs Dask's distributed package: pip install 'grader[dask]'."
+        ) from None
+    with Client(scheduler) as client:
+        futures = {client.submit(grade_job, job, pure=False): (job, key) for job, key in pending}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            client.cancel(list(futures))
+
+
+def _keep(outcome: Outcome, job: Job, key: str, out: Path, result: ClassResult) -> None:
+    if outcome.status == "error" or outcome.results is None:
+        result.errors[job.name] = outcome.message
+        return
+    outcome.results["extra_data"]["key"] = key
+    _write(out / job.name, outcome.results, outcome.report)
+    result.graded.append(job.name)
+
+
+def _store_refusal(out: Path, job: Job, message: str, sandbox_kind: str, result: ClassResult) -> None:
+    """A submission that cannot be graded as it stands still gets results saying why."""
+    found = {"refused": message, "submission": folder_digest(job.folder), "environment": environment()}
+    key = hashlib.sha256(json.dumps([found, sandbox_kind], sort_keys=True).encode()).hexdigest()
+    results = {
+        "score": 0,
+        "output": f"Not graded: {message}",
+        "tests": [],
+        "extra_data": {"submission": job.name, "display_name": job.name, "problem": message, "key": key},
+    }
+    _write(out / job.name, results, f"{job.name}: not graded.\n{message}\n")
+    result.refused.append(job.name)
+
+
+def _write(folder: Path, results: dict[str, Any], report: str) -> None:
+    write_text_atomic(folder / REPORT_FILE, report)
+    write_text_atomic(folder / RESULTS_FILE, json.dumps(results, indent=2) + "\n")  # last: it marks done
+
+
+def _line(outcome: Outcome) -> str:
+    if outcome.results is None:
+        return (
+            f"{outcome.name}: {outcome.status}: {outcome.message.splitlines()[0] if outcome.message else ''}"
+        )
+    tests = outcome.results.get("tests", [])
+    possible = sum(test.get("max_score", 0) for test in tests)
+    return f"{outcome.name}: {outcome.results['score']:g} / {possible:g} in {outcome.seconds:.0f} s"
+
+
+def _describe_shares(shares: list[frozenset[int] | None]) -> str:
+    if shares == [None]:
+        return "one at a time on every core"
+    per = len(next(iter(shares)) or ())
+    return f"{len(shares)} at a time, {per} core{'s' if per != 1 else ''} each"
+
+
+def _passed(results: dict[str, Any] | None) -> bool:
+    return bool(results and results.get("tests")) and all(
+        test.get("status") == "passed" for test in results["tests"]
+    )
