@@ -1,0 +1,229 @@
+"""Grading a class: finding the submissions, keys for resuming, the parallel run, Ctrl-C, Dask."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from grader.batch import ClassError, find_submissions, grade_class, is_class_folder
+from grader.batch.gradebook import GRADEBOOK_FILE, read_stored, rows, write_gradebook
+from grader.batch.keys import folder_digest
+from grader.batch.run import cpu_shares
+from tests.conftest import CLASS_ASSIGNMENT, CLASS_MEMBERS, SUBMISSIONS, make_class
+
+
+def quiet() -> Console:
+    return Console(file=io.StringIO(), width=120)
+
+
+# -- which folders make a class -----------------------------------------------------------------
+def test_a_class_folder_is_every_visible_subfolder(tmp_path):
+    make_class(tmp_path, {"alice": SUBMISSIONS / "alice", "bob": SUBMISSIONS / "bob"})
+    (tmp_path / "nothing_handed_in").mkdir()  # a student with no files is graded, and told so
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "notes.txt").write_text("not a submission")
+    assert is_class_folder(tmp_path) and not is_class_folder(tmp_path / "alice")
+    assert [p.name for p in find_submissions([tmp_path])] == ["alice", "bob", "nothing_handed_in"]
+    assert [p.name for p in find_submissions([tmp_path / "bob", SUBMISSIONS / "alice"])] == ["bob", "alice"]
+
+
+def test_two_submissions_with_one_name_are_refused(tmp_path):
+    make_class(tmp_path / "a", {"alice": SUBMISSIONS / "alice"})
+    with pytest.raises(ClassError, match="two submissions are named 'alice'"):
+        find_submissions([tmp_path / "a", SUBMISSIONS])
+
+
+def test_an_empty_class_is_refused(tmp_path):
+    with pytest.raises(ClassError, match="no submission folders"):
+        find_submissions([tmp_path])
+
+
+def test_folder_digest_follows_content_and_links_not_times(tmp_path):
+    folder = make_class(tmp_path, {"alice": SUBMISSIONS / "alice"}) / "alice"
+    first = folder_digest(folder)
+    os.utime(folder / "model.py", (0, 0))
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"compiled")
+    assert folder_digest(folder) == first
+    (folder / "model.py").write_text((folder / "model.py").read_text() + "\n# changed\n")
+    second = folder_digest(folder)
+    assert second != first
+    (folder / "data").symlink_to("/etc")  # a link is hashed as its target's name, never followed
+    assert folder_digest(folder) != second
+
+
+def test_cores_are_dealt_out_evenly():
+    cores = sorted(os.sched_getaffinity(0))
+    assert cpu_shares(1) == [None]
+    shares = cpu_shares(len(cores))
+    assert len(shares) == len(cores) and all(len(share) == 1 for share in shares)
+    assert set().union(*shares) == set(cores)
+    assert len(cpu_shares(len(cores) + 5)) == len(cores)  # never more grades than cores
+
+
+# -- the gradebook ------------------------------------------------------------------------------
+def test_gradebook_cells_cannot_become_spreadsheet_formulas(tmp_path):
+    results = {
+        "score": 0,
+        "tests": [{"name": "Parameter count", "score": 0, "max_score": 2, "status": "failed"}],
+        "extra_data": {"display_name": '=HYPERLINK("http://x")', "assignment": "a", "problem": "-1 points"},
+    }
+    (tmp_path / "mallory").mkdir()
+    (tmp_path / "mallory" / "results.json").write_text(json.dumps(results))
+    path = write_gradebook(tmp_path, ["mallory", "absent"])
+    with open(path, newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert table[0]["display_name"].startswith("'=") and table[0]["problem"] == "'-1 points"
+    assert table[0]["Parameter count"] == "0" and table[0]["possible"] == "2"
+    assert table[1] == {**{k: "" for k in table[1]}, "student": "absent", "problem": "not graded yet"}
+
+
+# -- a real class -------------------------------------------------------------------------------
+def test_a_class_grades_two_at_a_time_into_a_complete_gradebook(graded_class):
+    result, _, log = graded_class
+    assert sorted(result.graded) == sorted(CLASS_MEMBERS) and not result.errors and not result.interrupted
+    assert "4 to grade 2 at a time, 1 core each" in log
+    stored = {name: read_stored(result.out, name) for name in CLASS_MEMBERS}
+    assert stored["alice"]["score"] == 10
+    assert stored["alice"]["extra_data"]["baseline"]["reference"] == "conv_32_64_64"
+    assert stored["bob"]["extra_data"]["not_run"] == ["Training time", "Test accuracy"]  # no Flatten
+    erin, alice = stored["erin"]["extra_data"]["metrics"], stored["alice"]["extra_data"]["metrics"]
+    assert erin["train_seconds"] > alice["train_seconds"]  # batch size 4
+    assert erin["accuracy"] > 0.5
+    assert "SyntaxError" in stored["syntax_error"]["extra_data"]["problem"]
+    with open(result.gradebook, newline="") as handle:
+        book = {row["student"]: row for row in csv.DictReader(handle)}
+    assert set(book) == set(CLASS_MEMBERS)
+    for name, results in stored.items():
+        assert float(book[name]["score"]) == results["score"]
+        for test in results["tests"]:
+            assert float(book[name][test["name"]]) == test["score"]
+    accuracy = stored["alice"]["extra_data"]["metrics"]
+    assert float(book["alice"]["accuracy"]) == pytest.approx(accuracy["accuracy"], abs=1e-6)
+    assert 0.3 * accuracy["public_accuracy"] + 0.7 * accuracy["private_accuracy"] == pytest.approx(
+        accuracy["accuracy"]
+    )
+
+
+def test_a_rerun_with_nothing_changed_grades_nothing(graded_class, grading_cache):
+    result, folder, _ = graded_class
+    before = {name: (result.out / name / "results.json").read_bytes() for name in CLASS_MEMBERS}
+    again = grade_class(
+        [folder],
+        out=result.out,
+        jobs=2,
+        assignment=str(CLASS_ASSIGNMENT),
+        cache_root=grading_cache,
+        console=quiet(),
+    )
+    assert again.graded == [] and sorted(again.kept) == sorted(CLASS_MEMBERS)
+    assert {name: (result.out / name / "results.json").read_bytes() for name in CLASS_MEMBERS} == before
+    _, book = rows({name: read_stored(result.out, name) for name in CLASS_MEMBERS})
+    assert len(book) == len(CLASS_MEMBERS)
+
+
+def test_a_changed_submission_alone_is_graded_again(graded_class, grading_cache, tmp_path):
+    result, folder, _ = graded_class
+    out = tmp_path / "grades"
+    names = ["bob", "syntax_error"]  # neither trains: quick
+    import shutil
+
+    for name in names:
+        shutil.copytree(result.out / name, out / name)
+    changed = make_class(tmp_path / "class", {name: folder / name for name in names})
+    (changed / "bob" / "model.py").write_text(
+        (changed / "bob" / "model.py").read_text() + "\n# resubmitted\n"
+    )
+    again = grade_class(
+        [changed],
+        out=out,
+        jobs=1,
+        assignment=str(CLASS_ASSIGNMENT),
+        cache_root=grading_cache,
+        console=quiet(),
+    )
+    assert again.graded == ["bob"] and again.kept == ["syntax_error"]
+
+
+def test_a_submission_naming_no_assignment_is_refused_with_results(tmp_path):
+    folder = make_class(tmp_path / "class", {"anon": Path(__file__).parent / "hostile" / "raises_in_build"})
+    result = grade_class([folder], out=tmp_path / "grades", console=quiet())
+    assert result.refused == ["anon"] and not result.graded
+    stored = read_stored(tmp_path / "grades", "anon")
+    assert stored["score"] == 0 and "no assignment given" in stored["output"]
+    assert (tmp_path / "grades" / GRADEBOOK_FILE).is_file()
+
+
+def test_ctrl_c_keeps_finished_grades_and_a_rerun_does_the_rest(tmp_path, grading_cache):
+    """Interrupt a real run once one student is stored: it exits 130 at once, leaves no child
+    process, no half-written file; the rerun grades only those not stored."""
+    folder = make_class(tmp_path / "class")
+    out = tmp_path / "grades"
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(folder),
+        "--jobs",
+        "2",
+        "--assignment",
+        str(CLASS_ASSIGNMENT),
+        "--out",
+        str(out),
+    ]
+    env = {**os.environ, "GRADER_CACHE_DIR": str(grading_cache)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("*/results.json")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    stored_before = {p.parent.name for p in out.glob("*/results.json")}
+    assert stored_before and process.poll() is None, "no student was stored before the run ended"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "Interrupted: run the same command again" in output
+    assert not list(out.rglob("*.partial"))
+    leftover = subprocess.run(["pgrep", "-f", f"grader.runner.child.*{tmp_path}"], capture_output=True)
+    assert leftover.stdout == b"", "a grading child outlived the interrupted run"
+    stored = {p.parent.name for p in out.glob("*/results.json")}
+    assert stored >= stored_before and stored != set(CLASS_MEMBERS)
+    again = grade_class(
+        [folder], out=out, jobs=2, assignment=str(CLASS_ASSIGNMENT), cache_root=grading_cache, console=quiet()
+    )
+    assert sorted(again.kept) == sorted(stored) and sorted(again.graded) == sorted(
+        set(CLASS_MEMBERS) - stored
+    )
+
+
+def test_a_dask_cluster_grades_the_class_as_this_machine_does(graded_class, grading_cache, tmp_path):
+    """A LocalCluster on loopback stands in for a course's cluster; the grades match a local run
+    on as many cores (TensorFlow's float sums depend on its thread count, so like for like)."""
+    distributed = pytest.importorskip("distributed")
+    _, folder, _ = graded_class
+    names = ["alice", "bob", "syntax_error"]
+    small = make_class(tmp_path / "class", {name: folder / name for name in names})
+    options = {"assignment": str(CLASS_ASSIGNMENT), "cache_root": grading_cache, "console": quiet()}
+    local = grade_class([small], out=tmp_path / "local", jobs=1, **options)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, memory_limit=0
+    ) as cluster:
+        remote = grade_class([small], out=tmp_path / "remote", scheduler=cluster.scheduler_address, **options)
+    assert sorted(remote.graded) == sorted(local.graded) == sorted(names) and not remote.errors
+    for name in names:
+        here, there = read_stored(local.out, name), read_stored(remote.out, name)
+        assert [(t["name"], t["status"]) for t in here["tests"]] == [
+            (t["name"], t["status"]) for t in there["tests"]
+        ]
+        assert here["extra_data"]["metrics"]["accuracy"] == there["extra_data"]["metrics"]["accuracy"]
+        assert here["extra_data"]["metrics"]["parameters"] == there["extra_data"]["metrics"]["parameters"]
