@@ -3,6 +3,7 @@ provisioning, verify-docs and benchmarks.
 
 nox                   lint and the whole test suite on the newest TensorFlow (the default run)
 nox -s grade -- submissions/alice    grade one submission (provisions its dataset first)
+nox -s grade -- submissions/ --jobs 2    grade a class, two at a time, into a gradebook
 nox -s "tests(tensorflow='2.15', device='cpu')"    the suite on one version of the matrix (nox -l)
 nox -s compat -- tutorials/tutorial_002    grade one submission on every version, as one table
 nox -s verify_docs    check every reference against its tutorial
@@ -11,12 +12,14 @@ nox -s bench          training throughput and matmul peak (minutes; not run by d
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
+from grader.apt import apt_install
 from grader.compat.matrix import DEVICES, NEWEST, VERSIONS, gpu_problem, install_steps
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -31,9 +34,16 @@ def _install(session: nox.Session) -> None:
     session.install("-e", ".[test]")
 
 
+def _chromium(session: nox.Session) -> None:
+    """Headless Chromium and its driver (Debian packages) for the leaderboard's browser test."""
+    for program, package in (("chromium", "chromium"), ("chromedriver", "chromium-driver")):
+        if shutil.which(program) is None and (problem := apt_install(package)):
+            session.warn(f"{package}: {problem}; the leaderboard's browser test will fail")
+
+
 @nox.session(python=PYTHON)
 def grade(session: nox.Session) -> None:
-    """Grade one submission folder: nox -s grade -- submissions/alice [--assignment NAME] [--out DIR]."""
+    """Grade a submission or a class: nox -s grade -- submissions/alice (or submissions/ --jobs 2)."""
     if not session.posargs:
         session.error("name a submission folder: nox -s grade -- submissions/alice")
     session.install("-e", ".")
@@ -62,6 +72,7 @@ def tests(session: nox.Session, tensorflow: str, device: str) -> None:
             session.run_install("uv", "pip", action, *arguments)
     session.run("grader", "data", "provision")
     session.run("grader", "sandbox", "--install")
+    _chromium(session)
     session.run("pytest", *session.posargs)
 
 
@@ -93,7 +104,7 @@ def verify_docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmark each reference's training throughput against the machine's matmul peak."""
+    """Benchmarks: training throughput against the matmul peak, sandbox overhead, class throughput."""
     _install(session)
     session.run("grader", "data", "provision")
     session.run(

@@ -111,7 +111,7 @@ def grade_class(
         try:
             key = _key(job, isolation.kind)
         except (SubmissionError, AssignmentError, DataError) as error:
-            _store_refusal(out, job, str(error), isolation.kind, result)
+            _store_refusal(out, job, str(error), _refusal_key(job, str(error), isolation.kind), result)
             continue
         stored = read_stored(out, job.name)
         if stored is not None and stored.get("extra_data", {}).get("key") == key:
@@ -221,6 +221,9 @@ def _on_cluster(pending: list[tuple[Job, str]], scheduler: str) -> Iterator[tupl
 
 
 def _keep(outcome: Outcome, job: Job, key: str, out: Path, result: ClassResult) -> None:
+    if outcome.status == "refused":
+        _store_refusal(out, job, outcome.message, key, result)
+        return
     if outcome.status == "error" or outcome.results is None:
         result.errors[job.name] = outcome.message
         return
@@ -229,10 +232,13 @@ def _keep(outcome: Outcome, job: Job, key: str, out: Path, result: ClassResult) 
     result.graded.append(job.name)
 
 
-def _store_refusal(out: Path, job: Job, message: str, sandbox_kind: str, result: ClassResult) -> None:
-    """A submission that cannot be graded as it stands still gets results saying why."""
+def _refusal_key(job: Job, message: str, sandbox_kind: str) -> str:
     found = {"refused": message, "submission": folder_digest(job.folder), "environment": environment()}
-    key = hashlib.sha256(json.dumps([found, sandbox_kind], sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([found, sandbox_kind], sort_keys=True).encode()).hexdigest()
+
+
+def _store_refusal(out: Path, job: Job, message: str, key: str, result: ClassResult) -> None:
+    """A submission that cannot be graded as it stands still gets results saying why."""
     results = {
         "score": 0,
         "output": f"Not graded: {message}",
