@@ -134,7 +134,8 @@ def compare_facts(
             if i < i2 and j < j2:
                 pair(i, j)
             elif i < i2:
-                before = have[j - 1][0] if j > 0 else 0
+                last = min(j, j2)  # the built model's last layer before the gap (j runs past it)
+                before = have[last - 1][0] if last > 0 else 0
                 w = want[i][1]
                 rows.append(
                     Row(f"after layer {before}", w.describe(), "—", (f"missing: expected {w.describe()}",), w)

@@ -44,6 +44,17 @@ def test_a_missing_layer_is_one_row_and_the_rest_still_align():
     assert [row.ok for row in rows[:2]] == [True, True]
 
 
+def test_a_much_shorter_model_names_each_missing_layer():
+    """One layer against four: the missing ones all come after the last it has (this once crashed)."""
+    rows = compare_facts(MODEL, ModelFacts((CONV,), 320, 320), params=False)
+    assert [(row.label, row.ok) for row in rows] == [
+        ("layer 1", True),
+        ("after layer 1", False),
+        ("after layer 1", False),
+        ("after layer 1", False),
+    ]
+
+
 def test_an_extra_layer_and_a_changed_kind_are_named():
     extra = ModelFacts(
         (CONV, LayerFacts("Dropout", (None, 26, 26, 32), 0), POOL, FLAT, DENSE), 54_410, 54_410
