@@ -69,8 +69,6 @@ def draw(board: Board, folder: Path) -> dict[str, str]:
             axes.plot(range(1, len(losses) + 1), losses, marker="o", markersize=3, label=_label(entry.name))
         axes.set_xlabel("epoch")
         axes.set_ylabel("training loss (as the training process reported it)")
-        if all(loss > 0 for entry in curves for loss in (epoch.get("loss", 1) for epoch in entry.history)):
-            axes.set_yscale("log")
         axes.set_title(board.title, fontsize=10)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, ncol=2)
