@@ -160,6 +160,7 @@ def grade(
     return Grade(
         submission=folder.name,
         display_name=folder.display_name,
+        chose_name=folder.chose_name,
         assignment=task.name,
         title=task.title,
         dataset=task.dataset,

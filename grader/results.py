@@ -48,6 +48,7 @@ class Grade:
     log: str = ""
     notes: tuple[str, ...] = ()
     model: dict[str, Any] = field(default_factory=dict)
+    chose_name: bool = False  # the display name is the student's choice, not the folder's name
     history: tuple[dict[str, float], ...] = ()  # per-epoch training logs, as the child reported them
     baseline: dict[str, Any] = field(default_factory=dict)  # the reference's figures it was measured against
 
@@ -108,6 +109,7 @@ class Grade:
             "extra_data": {
                 "submission": self.submission,
                 "display_name": self.display_name,
+                "display_name_chosen": self.chose_name,
                 "assignment": self.assignment,
                 "title": self.title,
                 "dataset": self.dataset,

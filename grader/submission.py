@@ -33,6 +33,7 @@ class Submission:
     display_name: str
     assignment: str | None
     notes: tuple[str, ...] = ()
+    chose_name: bool = False  # display_name came from submission.toml (else it is the folder's name)
 
     @property
     def model_file(self) -> Path:
@@ -69,7 +70,8 @@ def read_submission(folder: Path | str) -> Submission:
         notes.append(f"{SETTINGS_FILE}: assignment must be a string; ignored.")
         assignment = None
     display = settings.get("display_name", name)
+    chose = "display_name" in settings
     if not isinstance(display, str) or not display.strip() or not display.isprintable():
         notes.append(f"{SETTINGS_FILE}: display_name must be printable text; the folder name is used.")
-        display = name
-    return Submission(folder, name, display.strip()[:MAX_DISPLAY_NAME], assignment, tuple(notes))
+        display, chose = name, False
+    return Submission(folder, name, display.strip()[:MAX_DISPLAY_NAME], assignment, tuple(notes), chose)

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.batch.gradebook import read_stored
 from grader.leaderboard import build_boards, write_site
+from grader.leaderboard.board import public_name
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
@@ -38,6 +40,8 @@ def stored(
         "tests": [{"name": "Test accuracy", "score": 5, "max_score": 5, "status": "passed"}],
         "extra_data": {
             "display_name": display,
+            "display_name_chosen": True,
+            "submission": name,
             "assignment": "a1",
             "title": "Assignment 1",
             "metrics": metrics,
@@ -89,6 +93,16 @@ def test_private_figures_are_not_published_before_the_deadline(results, tmp_path
     assert "90.00%" in (tmp_path / "final" / "index.html").read_text()
 
 
+def test_a_student_who_chose_no_name_gets_a_pseudonym(results):
+    extra = json.loads((results / "s5" / "results.json").read_text())["extra_data"]
+    extra["display_name_chosen"] = False  # the folder's name, perhaps the student's own
+    (results / "s5" / "results.json").write_text(json.dumps({"score": 0, "tests": [], "extra_data": extra}))
+    (board,) = build_boards(results, deadline=None, now=NOW)
+    names = [entry.name for entry in board.entries]
+    assert "Ant" not in names and "s5" not in names
+    assert public_name(extra) in names and public_name(extra).startswith("anonymous ")
+
+
 def test_hostile_display_names_stay_text(tmp_path):
     stored(tmp_path, "m", "<script>alert(1)</script> | $\\frac{", 0.9, 0.9, 10)
     boards = build_boards(tmp_path, deadline=None, now=NOW)
@@ -112,7 +126,11 @@ def test_the_site_agrees_with_the_gradebook(class_site):
     found = json.loads((index.parent / "leaderboard.json").read_text())
     (board,) = found["boards"]
     with open(result.gradebook, newline="") as handle:
-        book = {row["display_name"]: row for row in csv.DictReader(handle)}
+        book = {
+            public_name(read_stored(result.out, row["student"])["extra_data"]): row
+            for row in csv.DictReader(handle)
+        }
+    assert "syntax_error" not in book  # it has no submission.toml: shown under a pseudonym
     students = [entry for entry in board["entries"] if not entry["baseline"]]
     assert {entry["name"] for entry in students} == set(book)
     for entry in students:

@@ -10,7 +10,7 @@ from grader.submission import SubmissionError, read_submission
 def test_the_sample_submission_names_its_assignment():
     alice = read_submission("submissions/alice")
     assert (alice.name, alice.display_name, alice.assignment) == ("alice", "alice", "conv_32_64_64")
-    assert alice.has_model and not alice.notes
+    assert alice.has_model and not alice.notes and alice.chose_name
 
 
 def test_a_folder_without_settings_uses_its_name(tmp_path):
@@ -18,12 +18,14 @@ def test_a_folder_without_settings_uses_its_name(tmp_path):
     folder.mkdir()
     submission = read_submission(folder)
     assert (submission.display_name, submission.assignment, submission.has_model) == ("zoe", None, False)
+    assert not submission.chose_name  # leaderboards show a pseudonym instead
 
 
 def test_broken_or_odd_settings_become_notes(tmp_path):
     (tmp_path / "submission.toml").write_text('assignment = [1]\ndisplay_name = "\\u0007"\ncolour = "red"\n')
     submission = read_submission(tmp_path)
     assert submission.assignment is None and submission.display_name == tmp_path.name
+    assert not submission.chose_name
     assert len(submission.notes) == 3
     (tmp_path / "submission.toml").write_text("assignment = \n")
     assert "could not be read" in read_submission(tmp_path).notes[0]

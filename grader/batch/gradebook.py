@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -83,10 +84,11 @@ def write_gradebook(out: Path, names: Sequence[str]) -> Path:
     return path
 
 
-def summary_table(out: Path, names: Sequence[str]) -> Table:
-    """The class at a glance: score, accuracy, parameters and training time per student."""
+def summary(out: Path, names: Sequence[str]) -> Group:
+    """The class at a glance: a row per student (score, accuracy, parameters, training time),
+    then why each student who lost points was stopped, one line each."""
     _, table = rows({name: read_stored(out, name) for name in names})
-    summary = Table(title=f"Class results ({out})", show_lines=False)
+    summary = Table(title=f"Class results ({out})")
     for column, justify in (
         ("student", "left"),
         ("assignment", "left"),
@@ -94,22 +96,23 @@ def summary_table(out: Path, names: Sequence[str]) -> Table:
         ("accuracy", "right"),
         ("parameters", "right"),
         ("training", "right"),
-        ("problem", "left"),
     ):
-        summary.add_column(  # type: ignore[arg-type]
-            column,
-            justify=justify,
-            overflow="fold",
-            no_wrap=column != "problem",
-            ratio=1 if column == "problem" else None,
-        )
+        summary.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    problems: list[Text] = []
     for row in table:
         score = "" if row.get("score") is None else f"{row['score']:g} / {row['possible']:g}"
         accuracy = "" if row.get("accuracy") is None else f"{row['accuracy']:.2%}"
         parameters = "" if row.get("parameters") is None else f"{row['parameters']:,}"
         seconds = "" if row.get("train_seconds") is None else f"{row['train_seconds']:.1f} s"
         full = row.get("score") is not None and row["score"] == row["possible"]
-        name = Text(row["student"], style="green" if full else "")
-        problem = Text(str(row.get("problem") or "")[:90])
-        summary.add_row(name, row.get("assignment", ""), score, accuracy, parameters, seconds, problem)
-    return summary
+        summary.add_row(
+            Text(row["student"], style="green" if full else ""),
+            row.get("assignment", ""),
+            score,
+            accuracy,
+            parameters,
+            seconds,
+        )
+        if row.get("problem"):
+            problems.append(Text.assemble((f"{row['student']}: ", "bold"), str(row["problem"])[:200]))
+    return Group(summary, *problems)

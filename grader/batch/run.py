@@ -28,7 +28,7 @@ from rich.console import Console
 from grader.assignment import AssignmentError
 from grader.atomic import write_text_atomic
 from grader.batch.discover import find_submissions
-from grader.batch.gradebook import read_stored, summary_table, write_gradebook
+from grader.batch.gradebook import read_stored, summary, write_gradebook
 from grader.batch.keys import environment, folder_digest, grade_key
 from grader.batch.view import ClassView
 from grader.batch.work import Job, Outcome, grade_job
@@ -147,7 +147,7 @@ def grade_class(
 
 
 def render_class(result: ClassResult, console: Console) -> None:
-    console.print(summary_table(result.out, result.names))
+    console.print(summary(result.out, result.names))
     parts = [f"{len(result.graded)} graded", f"{len(result.kept)} unchanged"]
     if result.refused:
         parts.append(f"{len(result.refused)} refused")

@@ -7,6 +7,7 @@ parameters, then shorter training. The reference models appear as unranked basel
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -107,7 +108,7 @@ def _entry(results: dict[str, Any], phase: Phase) -> Entry:
     metrics = extra.get("metrics", {})
     public, private = metrics.get("public_accuracy"), metrics.get("private_accuracy")
     return Entry(
-        name=str(extra.get("display_name") or extra.get("submission", "?")),
+        name=public_name(extra),
         accuracy=private if phase == "final" else public,
         public_accuracy=public,
         private_accuracy=private,
@@ -117,6 +118,15 @@ def _entry(results: dict[str, Any], phase: Phase) -> Entry:
         possible=sum(test.get("max_score", 0) for test in results.get("tests", [])),
         history=tuple(extra.get("history", ())),
     )
+
+
+def public_name(extra: dict[str, Any]) -> str:
+    """The display name the student chose in submission.toml; without one, a stable pseudonym,
+    since a folder's name is often the student's own."""
+    if extra.get("display_name_chosen") and extra.get("display_name"):
+        return str(extra["display_name"])
+    folder = str(extra.get("submission", ""))
+    return "anonymous " + hashlib.sha256(folder.encode()).hexdigest()[:6]
 
 
 def _baseline_entry(figures: dict[str, Any], phase: Phase) -> Entry:
