@@ -32,6 +32,13 @@ def read_stored(out: Path, name: str) -> dict[str, Any] | None:
     return stored if isinstance(stored, dict) else None
 
 
+def passed(results: dict[str, Any] | None) -> bool:
+    """Graded, with every check passed."""
+    return bool(results and results.get("tests")) and all(
+        test.get("status") == "passed" for test in results["tests"]
+    )
+
+
 def rows(stored: dict[str, dict[str, Any] | None]) -> tuple[list[str], list[dict[str, Any]]]:
     """The gradebook's columns and rows for ``stored`` (student name to results, None if missing)."""
     checks: list[str] = []

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import platform
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def grade_key(folder: Path, assignment: Assignment, data_dir: Path | None, sandb
     """The hash a stored result is kept under."""
     found = {
         "submission": folder_digest(folder),
-        "assignment": repr(assignment.__class__(**{**assignment.__dict__, "path": None})),
+        "assignment": repr(replace(assignment, path=None)),
         "data": dataset_digest(assignment.dataset, data_dir),
         "environment": environment(),
         "sandbox": sandbox,

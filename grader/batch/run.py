@@ -27,8 +27,8 @@ from rich.console import Console
 
 from grader.assignment import AssignmentError
 from grader.atomic import write_text_atomic
-from grader.batch.discover import find_submissions
-from grader.batch.gradebook import read_stored, summary, write_gradebook
+from grader.batch.discover import ClassError, find_submissions
+from grader.batch.gradebook import passed, read_stored, summary, write_gradebook
 from grader.batch.keys import environment, folder_digest, grade_key
 from grader.batch.view import ClassView
 from grader.batch.work import Job, Outcome, grade_job
@@ -58,7 +58,7 @@ class ClassResult:
 
     @property
     def all_passed(self) -> bool:
-        return all(_passed(read_stored(self.out, name)) for name in self.names)
+        return all(passed(read_stored(self.out, name)) for name in self.names)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,8 +206,6 @@ def _on_cluster(pending: list[tuple[Job, str]], scheduler: str) -> Iterator[tupl
     try:
         from distributed import Client, as_completed
     except ImportError:
-        from grader.batch.discover import ClassError
-
         raise ClassError(
             "--scheduler needs Dask's distributed package: pip install 'grader[dask]'."
         ) from None
@@ -269,9 +267,3 @@ def _describe_shares(shares: list[frozenset[int] | None]) -> str:
         return "one at a time on every core"
     per = len(next(iter(shares)) or ())
     return f"{len(shares)} at a time, {per} core{'s' if per != 1 else ''} each"
-
-
-def _passed(results: dict[str, Any] | None) -> bool:
-    return bool(results and results.get("tests")) and all(
-        test.get("status") == "passed" for test in results["tests"]
-    )

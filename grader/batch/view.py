@@ -10,18 +10,12 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
+from grader.batch.gradebook import passed
 from grader.batch.work import Outcome
+from grader.progress import training_bar
 
 MARKS = {"refused": "[yellow]–[/yellow]", "error": "[red]![/red]"}
 
@@ -37,16 +31,8 @@ class ClassView:
         self._running: dict[str, tuple[str, float]] = {}
         self._done = 0
         self._queued = to_grade
-        self.progress = Progress(
-            TextColumn("[bold]class"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-        )
-        self._task = self.progress.add_task("class", total=to_grade)
+        self.progress = training_bar(console)  # the same bar as training's: count, elapsed, ETA
+        self._task = self.progress.add_task("class", total=to_grade, metrics="")
         self._live = Live(self, console=console, refresh_per_second=4, transient=True)
 
     def __enter__(self) -> ClassView:
@@ -69,10 +55,9 @@ class ClassView:
                 self._queued -= 1
             self._done += 1
         self.progress.advance(self._task)
-        passed = bool(outcome.results and outcome.results.get("tests")) and all(
-            test.get("status") == "passed" for test in outcome.results["tests"]
+        mark = MARKS.get(outcome.status) or (
+            "[green]✓[/green]" if passed(outcome.results) else "[red]✗[/red]"
         )
-        mark = MARKS.get(outcome.status) or ("[green]✓[/green]" if passed else "[red]✗[/red]")
         self.console.print(mark, Text(line), highlight=False)
 
     def __rich__(self) -> Any:
