@@ -7,6 +7,10 @@
     [training]
     max_epochs = 5        # caps the submission's epochs and the reference's alike
     time_limit_s = 600    # training is stopped after this long on the grader's clock
+    precision = "float32" # or "mixed_bfloat16" (CPUs with bfloat16, GPUs), "mixed_float16" (GPUs)
+
+    [target]              # optional: time to an accuracy instead (see grader/target.py)
+    accuracy = 0.97
 
     [limits]              # optional: memory, processes, CPU, file and output sizes, wall times
     memory_mb = 4096      # (see grader/runner/limits.py for every key and its default)
@@ -31,11 +35,22 @@ from typing import Any
 from grader.checks import Check, CheckError, make_check
 from grader.data.catalog import DATASETS
 from grader.runner.limits import Limits, LimitsError
+from grader.runner.training import PRECISIONS
+from grader.target import Target, TargetError
 
 ASSIGNMENTS_DIR = Path(__file__).parent / "assignments"
 DEFAULT_SEED = 42
-TOP_LEVEL = ("title", "reference", "dataset", "train_despite_failures", "training", "limits", "checks")
-TRAINING_KEYS = ("max_epochs", "time_limit_s", "seed")
+TOP_LEVEL = (
+    "title",
+    "reference",
+    "dataset",
+    "train_despite_failures",
+    "training",
+    "target",
+    "limits",
+    "checks",
+)
+TRAINING_KEYS = ("max_epochs", "time_limit_s", "seed", "precision")
 
 
 class AssignmentError(ValueError):
@@ -49,6 +64,7 @@ class Training:
     max_epochs: int
     time_limit_s: float
     seed: int = DEFAULT_SEED
+    precision: str = "float32"  # Keras's dtype policy, for the reference and every submission
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ class Assignment:
     checks: tuple[Check, ...]
     train_despite_failures: bool = False
     limits: Limits = field(default_factory=Limits)
+    target: Target | None = None  # time-to-accuracy (see grader/target.py); None: fixed epochs
     path: Path | None = None
 
     @property
@@ -138,6 +155,11 @@ def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
         raise AssignmentError(f"{path}: training.time_limit_s is required, a number of seconds above 0.")
     if type(seed) is not int:
         raise AssignmentError(f"{path}: training.seed must be a whole number.")
+    precision = training_table.get("precision", "float32")
+    if precision not in PRECISIONS:
+        raise AssignmentError(
+            f"{path}: training.precision must be one of {', '.join(PRECISIONS)}, not {precision!r}."
+        )
 
     tables = table.get("checks")
     if not isinstance(tables, list) or not tables:
@@ -160,6 +182,14 @@ def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
         limits = Limits.from_table(limits_table)
     except LimitsError as error:
         raise AssignmentError(f"{path}: {error}") from None
+    target = None
+    if "target" in table:
+        if not isinstance(table["target"], dict):
+            raise AssignmentError(f"{path}: [target] must be a table.")
+        try:
+            target = Target.from_table(table["target"], default_seed=seed)
+        except TargetError as error:
+            raise AssignmentError(f"{path}: {error}") from None
     despite = table.get("train_despite_failures", False)
     if not isinstance(despite, bool):
         raise AssignmentError(f"{path}: train_despite_failures must be true or false.")
@@ -168,10 +198,11 @@ def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
         title=table["title"],
         reference=reference,
         dataset=table["dataset"],
-        training=Training(max_epochs, float(time_limit), seed),
+        training=Training(max_epochs, float(time_limit), seed, precision),
         checks=tuple(checks),
         train_despite_failures=despite,
         limits=limits,
+        target=target,
         path=path,
     )
 

@@ -17,7 +17,7 @@ import os
 import platform
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata, util
 from pathlib import Path
@@ -25,14 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import Assignment
+from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
 from grader.checks import Baseline
 from grader.data import Dataset
 from grader.device import cpu_model
 from grader.model_facts import ModelFacts
-from grader.runner.supervisor import Cancellation, EventHandler, Runner, Subject
+from grader.runner.supervisor import Cancellation, EventHandler, Runner, Subject, Trained
 from grader.split import split_accuracies
+from grader.target import accuracy_on, aggregate, hold_out
 
 PROCEDURE = 2  # bump when calibration changes in a way that invalidates cached figures
 CACHE_ENV = "GRADER_CACHE_DIR"
@@ -101,6 +102,8 @@ def calibration_key(
         "data": data_digest(data),
         "max_epochs": assignment.training.max_epochs,
         "seed": assignment.training.seed,
+        "precision": assignment.training.precision,
+        "target": asdict(assignment.target) if assignment.target else None,
         "python": platform.python_version(),
         "tensorflow": package_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
         "keras": package_version("keras"),
@@ -178,31 +181,48 @@ def _measure(
     cpus: frozenset[int] | None,
     cancellation: Cancellation | None,
 ) -> Calibration:
-    name = assignment.reference
-    with (
-        tempfile.TemporaryDirectory(prefix="grader-calibrate-") as scratch,
-        Runner(
-            Subject.for_reference(name),
-            recipe=name,
-            training=assignment.training,
-            work=Path(scratch),
-            limits=assignment.limits,
-            on_event=on_event,
-            cpus=cpus,
-            cancellation=cancellation,
-        ) as child,
-    ):
-        built = child.build()
-        trained = child.train(data.x_train, data.y_train)
-        scores = child.predict(data.x_test)
-        environment = dict(child.ready)
+    name, target = assignment.reference, assignment.target
+    seeds = target.seeds if target else (assignment.training.seed,)
+    x_train, y_train, validation = data.x_train, data.y_train, None
+    if target is not None:
+        kept, held = hold_out(len(data.x_train), target.validation_fraction)
+        x_train, y_train = data.x_train[kept], data.y_train[kept]
+        validation = (data.x_train[held], data.y_train[held])
+    times = []
+    for seed in seeds:
+        with (
+            tempfile.TemporaryDirectory(prefix="grader-calibrate-") as scratch,
+            Runner(
+                Subject.for_reference(name),
+                recipe=name,
+                training=replace(assignment.training, seed=seed),
+                work=Path(scratch),
+                limits=assignment.limits,
+                on_event=on_event,
+                cpus=cpus,
+                cancellation=cancellation,
+                target=target.accuracy if target else None,
+            ) as child,
+        ):
+            facts = child.build().facts
+            trained = child.train(x_train, y_train, validation)
+            times.append(trained.seconds)
+            if target is not None and validation is not None:
+                _check_reached(
+                    assignment, target.accuracy, seed, trained, child.predict(validation[0]), validation[1]
+                )
+            if seed == seeds[0]:
+                built, first = facts, trained
+                scores = child.predict(data.x_test)
+                environment = dict(child.ready)
+    trained = replace(first, seconds=aggregate(times))
     environment.pop("event", None)
     correct = np.argmax(scores, axis=1) == data.y_test
     public, private = split_accuracies(correct)
     baseline = Baseline(
         name,
         data.name,
-        built.facts,
+        built,
         trained.seconds,
         float(np.mean(correct)),
         trained.epochs,
@@ -215,15 +235,29 @@ def _measure(
         "baseline": {
             "reference": name,
             "dataset": data.name,
-            "facts": built.facts.to_dict(),
+            "facts": built.to_dict(),
             "train_seconds": trained.seconds,
             "accuracy": baseline.accuracy,
             "epochs": trained.epochs,
             "public_accuracy": public,
             "private_accuracy": private,
         },
+        "run_seconds": {str(seed): seconds for seed, seconds in zip(seeds, times, strict=True)},
         "environment": environment,
         "measured_at": measured_at,
     }
     write_text_atomic(path, json.dumps(stored, indent=2))
     return Calibration(baseline, key, environment, measured_at, False, path)
+
+
+def _check_reached(
+    assignment: Assignment, target: float, seed: int, trained: Trained, scores: np.ndarray, labels: np.ndarray
+) -> None:
+    """A target the reference itself cannot reach is a mistake in the assignment, not in a submission."""
+    reached = accuracy_on(scores, labels)
+    if reached < target:
+        raise AssignmentError(
+            f"{assignment.path or assignment.name}: the reference {assignment.reference} reaches only "
+            f"{reached:.2%} on the held-out split in {trained.epochs} epochs with seed {seed}, short of "
+            f"target.accuracy {target:.2%}: lower the target or raise training.max_epochs."
+        )

@@ -54,3 +54,32 @@ def describe_device(gpus: Sequence[str] = ()) -> str:
         driver = nvidia_driver()
         return f"GPU: {', '.join(gpus)}" + (f" (driver {driver})" if driver else "")
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
+
+
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU instructions that compute in bfloat16
+
+
+def cpu_flags() -> frozenset[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def precision_problem(precision: str) -> str | None:
+    """Why this machine cannot train in ``precision``, or None when it can.
+
+    bfloat16 needs a GPU or a CPU with bfloat16 instructions (without them TensorFlow emulates it,
+    slower than float32); float16 pays only on a GPU."""
+    gpu = nvidia_driver() is not None
+    if precision == "mixed_bfloat16" and not gpu and not BFLOAT16_FLAGS & cpu_flags():
+        return (
+            f"precision mixed_bfloat16 needs a GPU or a CPU with bfloat16 instructions "
+            f"({' or '.join(BFLOAT16_FLAGS)}); {cpu_model()} has neither."
+        )
+    if precision == "mixed_float16" and not gpu:
+        return "precision mixed_float16 needs an NVIDIA GPU; this machine has none."
+    return None

@@ -15,7 +15,7 @@ import math
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,19 @@ from grader.atomic import write_text_atomic
 from grader.calibration import cache_dir, calibrate
 from grader.checks import Baseline, Check, CheckResult, Evidence
 from grader.data import Dataset, load_dataset
-from grader.device import describe_device
+from grader.device import describe_device, precision_problem
 from grader.model_facts import ModelFacts
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, Metrics, write_results
 from grader.runner.files import UnsafeFile, copy_file
 from grader.runner.limits import MB
 from grader.runner.sandbox import choose
-from grader.runner.supervisor import SAVED_MODEL, Built, Cancellation, PhaseFailed, Runner, Subject
+from grader.runner.supervisor import SAVED_MODEL, Built, Cancellation, PhaseFailed, Runner, Subject, Trained
 from grader.split import split_accuracies
 from grader.submission import Submission, SubmissionError, read_submission
+from grader.target import Run as TargetRun
+from grader.target import accuracy_on, aggregate, hold_out, summary
+from grader.target import describe as describe_runs
 
 REPORT_FILE = "report.txt"
 MAX_HISTORY_KEYS = 8
@@ -66,6 +69,7 @@ class _Progress:
     model: dict[str, Any] = field(default_factory=dict)  # optimizer, learning rate and loss as built
     history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logs the child reported
     baseline: Baseline | None = None
+    runs: list[TargetRun] = field(default_factory=list)  # time-to-accuracy: one per seed
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,9 @@ def grade(
     task = resolve_assignment(folder, assignment)
     if dataset:
         task = task.with_dataset(dataset)
+    unsupported = precision_problem(task.training.precision)
+    if unsupported:
+        raise AssignmentError(f"{task.path or task.name}: {unsupported}")
     data = load_dataset(task.dataset, data_dir=data_dir)
     environment = {
         "data_source": f"{data.name} from {data.source.describe()}",
@@ -132,17 +139,21 @@ def grade(
         console.print(f"Grading [bold]{folder.display_name}[/bold] ({folder.folder}) on {task.title}")
         with tempfile.TemporaryDirectory(prefix="grader-") as scratch, contextlib.ExitStack() as stack:
 
-            def child(name: str, subject: Subject) -> Runner:
+            def child(name: str, subject: Subject, seed: int = first_seed(task)) -> Runner:
                 return Runner(
                     subject,
                     recipe=task.reference,
-                    training=task.training,
+                    training=replace(task.training, seed=seed),
                     work=Path(scratch) / name,
                     sandbox=isolation,
                     limits=task.limits,
                     cpus=cpus,
                     cancellation=cancellation,
+                    target=task.target.accuracy if task.target else None,
                 )
+
+            def another_run(seed: int) -> Runner:
+                return child(f"run-{seed}", Subject.submission(folder.model_file), seed)
 
             runner = child("run", Subject.submission(folder.model_file))
             verifier = child("verify", Subject.saved_model())
@@ -150,7 +161,7 @@ def grade(
             stack.callback(verifier.stop)
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})
-                metrics = _run_checks(setting, runner, verifier, progress, notes, timings)
+                metrics = _run_checks(setting, runner, verifier, progress, notes, timings, another_run)
             timings.update(runner.timings)
             if "predict" in verifier.timings:
                 timings["predict"] = verifier.timings["build"] + verifier.timings["predict"]
@@ -175,6 +186,7 @@ def grade(
         notes=tuple(notes),
         history=tuple(progress.history),
         baseline=_baseline_figures(progress.baseline),
+        time_to_accuracy=summary(task.target, progress.runs) if task.target and progress.runs else {},
     )
 
 
@@ -185,6 +197,7 @@ def _run_checks(
     progress: _Progress,
     notes: list[str],
     timings: dict[str, float],
+    another_run: Callable[[int], Runner],
 ) -> Metrics:
     task, data, status = setting.task, setting.data, setting.on_status
     status("building")
@@ -227,7 +240,7 @@ def _run_checks(
     with TrainingDisplay(setting.console, runner.subject.label) as display:
         runner.on_event = _recording(display, progress, status, task.training.max_epochs)
         try:
-            trained = runner.train(data.x_train, data.y_train)
+            trained = runner.train(*_training_data(task, data))
         except PhaseFailed as failure:
             progress.problem = f"Training stopped: {failure.message}"
             progress.log = failure.log
@@ -276,13 +289,97 @@ def _run_checks(
     if accuracy is not None:
         public, private = split_accuracies(_correct(scores, data.y_test))
         metrics = Metrics(built.facts.total_params, trained.seconds, accuracy, public, private)
-    evidence = Evidence(built.facts, baseline, trained.seconds, accuracy)
+    seconds, missed = trained.seconds, ""
+    if task.target is not None:
+        runs = _time_to_target(setting, trained, loaded.facts, verifier, another_run)
+        progress.runs = runs
+        notes.append(describe_runs(task.target, runs))
+        missed = next((run.problem for run in runs if not run.reached), "")
+        if not missed:
+            seconds = aggregate([run.seconds for run in runs])
+            metrics = replace(metrics, train_seconds=seconds)
+    evidence = Evidence(built.facts, baseline, seconds, accuracy)
     for check in training_checks:
         if check.kind == "accuracy" and accuracy is None:
             _not_run([check], progress, problem or "no predictions to score.")
+        elif check.kind == "training_time" and missed:
+            progress.checks[check] = CheckResult(check.name, check.points, 0.0, "failed", missed)
         else:
             progress.checks[check] = check.run(evidence)
     return metrics
+
+
+def first_seed(task: Assignment) -> int:
+    """The seed of the first (or only) training run."""
+    return task.target.seeds[0] if task.target else task.training.seed
+
+
+def _training_data(task: Assignment, data: Dataset) -> tuple[Any, ...]:
+    """What the runner trains on: all the training data, or, with a target, all but the held-out split."""
+    if task.target is None:
+        return data.x_train, data.y_train, None
+    kept, held = hold_out(len(data.x_train), task.target.validation_fraction)
+    return data.x_train[kept], data.y_train[kept], (data.x_train[held], data.y_train[held])
+
+
+def _time_to_target(
+    setting: _Setting,
+    trained: Trained,
+    facts: ModelFacts,
+    verifier: Runner,
+    another_run: Callable[[int], Runner],
+) -> list[TargetRun]:
+    """Each seed's run, verified: the first is already trained and loaded by the verifier; every
+    further seed trains in a fresh runner, and the verifier measures its saved model too."""
+    task, data = setting.task, setting.data
+    assert task.target is not None
+    x_train, y_train, validation = _training_data(task, data)
+    x_val, y_val = validation
+    seeds = task.target.seeds
+    runs = [_verified(task.target.accuracy, seeds[0], trained, verifier, x_val, y_val)]
+    for number, seed in enumerate(seeds[1:], 2):
+        setting.on_status(f"training, run {number}/{len(seeds)} (seed {seed})")
+        try:
+            with another_run(seed) as runner:
+                runner.build()
+                again = runner.train(x_train, y_train, validation)
+                loaded = _load_trained(runner, verifier, task)
+        except PhaseFailed as failure:
+            runs.append(TargetRun(seed, 0.0, 0, None, False, f"Seed {seed}: {failure.message}"))
+            continue
+        if not _same_model(loaded.facts, facts):
+            problem = f"Seed {seed} trained a different model than seed {seeds[0]}."
+            runs.append(TargetRun(seed, again.seconds, again.epochs, None, False, problem))
+            continue
+        runs.append(_verified(task.target.accuracy, seed, again, verifier, x_val, y_val))
+    return runs
+
+
+def _verified(
+    target: float, seed: int, trained: Trained, verifier: Runner, x_val: np.ndarray, y_val: np.ndarray
+) -> TargetRun:
+    """A run reached the target only if the saved model, loaded by the verifier, scores it."""
+    try:
+        scores = verifier.predict(x_val)
+    except PhaseFailed as failure:
+        return TargetRun(
+            seed, trained.seconds, trained.epochs, None, False, f"Seed {seed}: {failure.message}"
+        )
+    if scores.shape != (len(y_val), 10):
+        problem = f"Seed {seed}: the model's predictions have shape {scores.shape}, not (images, 10)."
+        return TargetRun(seed, trained.seconds, trained.epochs, None, False, problem)
+    accuracy = accuracy_on(scores, y_val)
+    if accuracy >= target:
+        return TargetRun(seed, trained.seconds, trained.epochs, accuracy, True)
+    return TargetRun(
+        seed,
+        trained.seconds,
+        trained.epochs,
+        accuracy,
+        False,
+        f"Seed {seed} did not reach {target:.2%} on the held-out validation split: its trained model "
+        f"scores {accuracy:.2%} there after {trained.epochs} epoch{'' if trained.epochs == 1 else 's'}.",
+    )
 
 
 def _load_trained(runner: Runner, verifier: Runner, task: Assignment) -> Built:

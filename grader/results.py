@@ -51,6 +51,7 @@ class Grade:
     chose_name: bool = False  # the display name is the student's choice, not the folder's name
     history: tuple[dict[str, float], ...] = ()  # per-epoch training logs, as the child reported them
     baseline: dict[str, Any] = field(default_factory=dict)  # the reference's figures it was measured against
+    time_to_accuracy: dict[str, Any] = field(default_factory=dict)  # seeds, runs and score (grader.target)
 
     @property
     def score(self) -> float:
@@ -122,6 +123,7 @@ class Grade:
                 "metrics": asdict(self.metrics),
                 "baseline": self.baseline,
                 "history": list(self.history),
+                **({"time_to_accuracy": self.time_to_accuracy} if self.time_to_accuracy else {}),
             },
         }
 

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.runner import training
+
 MAX_WARNINGS, MAX_WARNING_CHARS = 5, 300  # notes a student reads, not a log
 FIT_KEYS = ("batch_size", "epochs", "validation_split", "callbacks", "shuffle", "verbose")
 INPUT_SHAPE = (None, 28, 28, 1)
@@ -69,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-epochs", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--precision", default="float32", help="Keras dtype policy for every layer built")
+    parser.add_argument(
+        "--target-accuracy", type=float, help="stop once the held-out x_val.npy reaches this accuracy"
+    )
     subject = parser.add_mutually_exclusive_group(required=True)
     subject.add_argument("--model", type=Path)
     subject.add_argument("--reference")
@@ -173,6 +179,7 @@ class Run:
         keras.utils.set_random_seed(self.args.seed)
         if self.args.saved is not None:
             return self._load_saved()
+        training.set_precision(self.args.precision)
         recipe_module = load(self.args.recipe)
         warned: list[str] = []
         if self.model_file is not None:
@@ -329,8 +336,13 @@ class Run:
         x = x.reshape(-1, 28, 28, 1).astype("float32") / 255.0
         y = labels.astype("int64") if self.sparse else np.eye(10, dtype="float32")[labels]
         settings = dict(self.fit)
-        settings["callbacks"] = [*settings["callbacks"], _progress_callback(self.channel)]
-        history = self.model.fit(x, y, verbose=0, **settings)
+        stop = None
+        if self.args.target_accuracy is not None:
+            x_val = np.load(self.work / "x_val.npy", allow_pickle=False).reshape(-1, 28, 28, 1)
+            y_val = np.load(self.work / "y_val.npy", allow_pickle=False)
+            stop = _target_callback(x_val.astype("float32") / 255.0, y_val, self.args.target_accuracy)
+            settings["callbacks"] = [*settings["callbacks"], stop]
+        history = training.fit(self.model, x, y, settings=settings, progress=_progress_callback(self.channel))
         self.model.save(self.work / "model.keras")
         epochs_run = len(getattr(history, "epoch", []) or [])
         final = {
@@ -338,7 +350,8 @@ class Run:
             for key, values in (getattr(history, "history", {}) or {}).items()
             if values and isinstance(values[-1], int | float | np.floating)
         }
-        return {"epochs": epochs_run, "final": final}
+        reached = {} if stop is None else {"target_reached_epoch": stop.reached}
+        return {"epochs": epochs_run, "final": final, **reached}
 
     # -- predict -------------------------------------------------------------------------------
     def predict(self) -> dict[str, Any]:
@@ -352,6 +365,27 @@ class Run:
         predictions = np.asarray(outputs, dtype="float32")
         np.save(self.work / "predictions.npy", predictions, allow_pickle=False)
         return {"shape": list(predictions.shape)}
+
+
+def _target_callback(x_val: np.ndarray, y_val: np.ndarray, target: float) -> Any:
+    """After each epoch: accuracy on the held-out split (logged as ``target_accuracy``); stop at target."""
+    import keras
+
+    from grader.target import accuracy_on
+
+    class StopAtTarget(keras.callbacks.Callback):
+        reached: int | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            scores = np.asarray(self.model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0), "float32")
+            accuracy = accuracy_on(scores.reshape(len(y_val), -1), y_val)
+            if logs is not None:
+                logs["target_accuracy"] = accuracy
+            if accuracy >= target and self.reached is None:
+                self.reached = epoch + 1
+                self.model.stop_training = True
+
+    return StopAtTarget()
 
 
 def _progress_callback(channel: Channel) -> Any:

@@ -119,6 +119,7 @@ class Trained:
     seconds: float
     epochs: int
     final: dict[str, float]
+    reached_epoch: int | None = None  # the epoch the child claims reached the target accuracy
 
 
 class Cancelled(RunnerError):
@@ -166,6 +167,7 @@ class Runner:
     limits: Limits = field(default_factory=Limits)
     cpus: frozenset[int] | None = None
     cancellation: Cancellation | None = None
+    target: float | None = None  # time-to-accuracy: stop once the held-out split reaches this
     timings: dict[str, float] = field(default_factory=dict)
     ready: dict[str, Any] = field(default_factory=dict)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -227,6 +229,9 @@ class Runner:
             str(self.training.max_epochs),
             "--seed",
             str(self.training.seed),
+            "--precision",
+            self.training.precision,
+            *(["--target-accuracy", repr(self.target)] if self.target is not None else []),
             *subject,
         ]
         readable = [*_runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
@@ -296,9 +301,18 @@ class Runner:
         except (KeyError, TypeError, ValueError) as error:
             raise self._failed("build", f"the runner's report was malformed ({error}).") from None
 
-    def train(self, x_train: np.ndarray, y_train: np.ndarray) -> Trained:
+    def train(
+        self,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Trained:
+        """Train on ``x_train``; with a ``target``, ``validation`` is the held-out split it is measured on."""
         write_array(self.work / "x_train.npy", x_train)
         write_array(self.work / "y_train.npy", y_train)
+        if validation is not None:
+            write_array(self.work / "x_val.npy", validation[0])
+            write_array(self.work / "y_val.npy", validation[1])
         limit = self.training.time_limit_s
         started = time.monotonic()
         self._send("train")
@@ -310,7 +324,8 @@ class Runner:
             final = {str(k): float(v) for k, v in dict(message["final"]).items()}
         except (KeyError, TypeError, ValueError):
             epochs, final = 0, {}
-        return Trained(seconds, epochs, final)
+        reached = message.get("target_reached_epoch")
+        return Trained(seconds, epochs, final, reached if type(reached) is int else None)
 
     def predict(self, x_test: np.ndarray) -> np.ndarray:
         """The model's outputs for ``x_test``, checked to be finite numbers of a sane size."""
