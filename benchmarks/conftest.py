@@ -21,6 +21,15 @@ def fashion():
     return prepare(data.x_train, data.y_train)
 
 
+@pytest.fixture(scope="session")
+def fashion_test():
+    """The 10,000 Fashion-MNIST test images and their integer labels."""
+    from grader.data import load_dataset
+
+    data = load_dataset("fashion_mnist")
+    return data.x_test.reshape(-1, 28, 28, 1).astype("float32") / 255.0, data.y_test
+
+
 def matmul_flops_per_second(dtype: str) -> float:
     """Best of several large square matmuls in TensorFlow: the machine's practical peak."""
     import tensorflow as tf

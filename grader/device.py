@@ -56,7 +56,7 @@ def describe_device(gpus: Sequence[str] = ()) -> str:
     return f"CPU: {cpu_model()} ({os.cpu_count()} cores)"
 
 
-BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU instructions that compute in bfloat16
+BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # CPU instructions that compute in bfloat16
 
 
 def cpu_flags() -> frozenset[str]:
@@ -78,7 +78,7 @@ def precision_problem(precision: str) -> str | None:
     if precision == "mixed_bfloat16" and not gpu and not BFLOAT16_FLAGS & cpu_flags():
         return (
             f"precision mixed_bfloat16 needs a GPU or a CPU with bfloat16 instructions "
-            f"({' or '.join(BFLOAT16_FLAGS)}); {cpu_model()} has neither."
+            f"({' or '.join(sorted(BFLOAT16_FLAGS))}); {cpu_model()} has neither."
         )
     if precision == "mixed_float16" and not gpu:
         return "precision mixed_float16 needs an NVIDIA GPU; this machine has none."

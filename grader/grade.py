@@ -70,6 +70,7 @@ class _Progress:
     history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logs the child reported
     baseline: Baseline | None = None
     runs: list[TargetRun] = field(default_factory=list)  # time-to-accuracy: one per seed
+    first_step: float | None = None  # when the first training steps were reported done
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ def grade(
             environment["peak_memory_mb"] = round(runner.peak_memory_mb)
             environment["device"] = describe_device(environment.get("gpus", ()))
     timings["total"] = time.monotonic() - started
+    if progress.first_step is not None:
+        timings["first_step"] = progress.first_step - started  # start-up, build and the first steps
     return Grade(
         submission=folder.name,
         display_name=folder.display_name,
@@ -430,6 +433,8 @@ def _recording(
 
     def handle(event: dict[str, Any]) -> None:
         display(event)
+        if event.get("event") == "batch" and event.get("step") and progress.first_step is None:
+            progress.first_step = time.monotonic()  # the child's claim, used only to show start-up costs
         if event.get("event") != "epoch" or len(progress.history) >= max_epochs:
             return
         logs = event.get("logs") if isinstance(event.get("logs"), dict) else {}
