@@ -31,7 +31,7 @@ def loop_table(runs: list[dict[str, Any]]) -> Table | None:
     if not by_reference:
         return None
     table = Table(
-        title="One epoch of 60,000 Fashion-MNIST images in 5 interleaved chunks: median images/s, ratio to plain"
+        title="One epoch of 60,000 Fashion-MNIST images in 5 interleaved chunks: best chunk's images/s, ratio to plain"
     )
     for column in (
         "reference",
@@ -113,6 +113,33 @@ def accuracy_table(runs: list[dict[str, Any]]) -> Table | None:
     return table
 
 
+def profile_tables(runs: list[dict[str, Any]]) -> list[Table]:
+    """Per reference: each layer's forward and backward time against one whole training step."""
+    tables = []
+    for run in runs:
+        info = run["extra_info"]
+        if "layers" not in info:
+            continue
+        table = Table(
+            title=f"{info['reference']}, batch {info['batch_size']}: one training step {info['step_ms']} ms, "
+            f"layers alone {info['layers_ms']} ms ({info['outside_layers_fraction']:.0%} of the step outside them; "
+            f"each layer's time is net of a {info['call_ms']} ms empty call)"
+        )
+        for column in ("layer", "output", "ms", "of step", "GFLOP/s", "of fp32 peak"):
+            table.add_column(column, justify="right")
+        for row in info["layers"]:
+            table.add_row(
+                row["layer"],
+                "x".join(str(d) for d in row["output"]),
+                f"{row['ms']:.2f}",
+                f"{row['ms'] / info['step_ms']:.0%}",
+                f"{row['gflops_per_s']:.1f}" if row["gflops_per_s"] else "-",
+                f"{row['fraction_of_peak']:.1%}" if row["fraction_of_peak"] else "-",
+            )
+        tables.append(table)
+    return tables
+
+
 def lines(runs: list[dict[str, Any]]) -> list[str]:
     """One line each for grading overhead, the sandbox and class throughput."""
     found = []
@@ -122,7 +149,7 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
             found.append(
                 f"grading overhead, alice: total {info['total_s']} s / training {info['train_s']} s = "
                 f"{info['overhead_ratio']}x (medians of {info['rounds']}: start-up {info['startup_s']} s, "
-                f"build {info['build_s']} s, first step reported at {info['first_step_s']} s, "
+                f"build {info['build_s']} s, training began at {info['before_training_s']} s, "
                 f"verifier's predictions {info['predict_s']} s)"
             )
         elif "jobs2_per_hour" in info:
@@ -146,7 +173,7 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
 def main(path: str) -> None:
     runs = json.loads(Path(path).read_text())["benchmarks"]
     console = Console(width=160)
-    for table in (loop_table(runs), accuracy_table(runs)):
+    for table in (loop_table(runs), accuracy_table(runs), *profile_tables(runs)):
         if table is not None:
             console.print(table)
     for line in lines(runs):

@@ -1,7 +1,7 @@
 """Grading overhead: the whole wall time to grade alice (both children's start-up, build, data
 hand-over, training, the verifier's load and predictions, scoring, results) over the training
 time inside it, with the reference's calibration cached beforehand. Also where the seconds
-before the first training step go.
+before training starts go.
 
     nox -s bench -- -k overhead
 """
@@ -18,7 +18,7 @@ from grader.grade import grade
 
 ALICE = Path(__file__).parent.parent / "submissions" / "alice"
 ROUNDS = 3
-PHASES = ("total", "startup", "build", "first_step", "train", "predict")
+PHASES = ("total", "startup", "build", "before_training", "train", "predict")
 
 
 def test_grading_overhead(benchmark, tmp_path_factory):

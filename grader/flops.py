@@ -13,19 +13,21 @@ from typing import Any
 TRAINING_TO_FORWARD = 3
 
 
+def layer_forward_flops(layer: Any) -> int:
+    """Forward FLOPs per image of one layer: its kernel's multiply-adds (0 for other layers)."""
+    if type(layer).__name__ not in {"Conv2D", "Dense"}:
+        return 0
+    kernel_size = 1
+    for dim in layer.kernel.shape:
+        kernel_size *= int(dim)
+    positions = 1
+    for dim in tuple(layer.output.shape)[1:-1]:
+        positions *= int(dim)
+    return 2 * kernel_size * positions
+
+
 def forward_flops_per_image(model: Any) -> int:
-    total = 0
-    for layer in model.layers:
-        if type(layer).__name__ not in {"Conv2D", "Dense"}:
-            continue
-        kernel_size = 1
-        for dim in layer.kernel.shape:
-            kernel_size *= int(dim)
-        positions = 1
-        for dim in tuple(layer.output.shape)[1:-1]:
-            positions *= int(dim)
-        total += 2 * kernel_size * positions
-    return total
+    return sum(layer_forward_flops(layer) for layer in model.layers)
 
 
 def training_flops_per_image(model: Any) -> int:

@@ -70,7 +70,7 @@ class _Progress:
     history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logs the child reported
     baseline: Baseline | None = None
     runs: list[TargetRun] = field(default_factory=list)  # time-to-accuracy: one per seed
-    first_step: float | None = None  # when the first training steps were reported done
+    training_started: float | None = None  # when the child reported its first epoch beginning
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,8 @@ def grade(
             environment["peak_memory_mb"] = round(runner.peak_memory_mb)
             environment["device"] = describe_device(environment.get("gpus", ()))
     timings["total"] = time.monotonic() - started
-    if progress.first_step is not None:
-        timings["first_step"] = progress.first_step - started  # start-up, build and the first steps
+    if progress.training_started is not None:  # what comes before: start-up, build, checks, data hand-over
+        timings["before_training"] = progress.training_started - started
     return Grade(
         submission=folder.name,
         display_name=folder.display_name,
@@ -341,6 +341,8 @@ def _time_to_target(
     seeds = task.target.seeds
     runs = [_verified(task.target.accuracy, seeds[0], trained, verifier, x_val, y_val)]
     for number, seed in enumerate(seeds[1:], 2):
+        if not runs[-1].reached:
+            break  # one miss fails the check: the other seeds would only cost time
         setting.on_status(f"training, run {number}/{len(seeds)} (seed {seed})")
         try:
             with another_run(seed) as runner:
@@ -433,8 +435,8 @@ def _recording(
 
     def handle(event: dict[str, Any]) -> None:
         display(event)
-        if event.get("event") == "batch" and event.get("step") and progress.first_step is None:
-            progress.first_step = time.monotonic()  # the child's claim, used only to show start-up costs
+        if event.get("event") == "batch" and progress.training_started is None:
+            progress.training_started = time.monotonic()  # the child's first epoch begins (data loaded)
         if event.get("event") != "epoch" or len(progress.history) >= max_epochs:
             return
         logs = event.get("logs") if isinstance(event.get("logs"), dict) else {}

@@ -65,6 +65,15 @@ def test_an_unknown_name_suggests_the_closest():
         (lambda s: s + '\n[[checks]]\nkind = "parameters"\npoints = 1\nexact = 3\n', "repeated: parameters"),
         (lambda s: s.split("[[checks]]")[0], "at least one"),
         (lambda s: s.replace("title =", "title = = "), "not valid TOML"),
+        (
+            lambda s: s.replace("time_limit_s = 60", 'time_limit_s = 60\nprecision = "bfloat16"'),
+            "training.precision must be one of float32, mixed_bfloat16, mixed_float16",
+        ),
+        (lambda s: s + "\n[target]\nvalidation_fraction = 0.1\n", "target.accuracy is required"),
+        (lambda s: s + "\n[target]\naccuracy = 97\n", "target.accuracy is required, a fraction"),
+        (lambda s: s + "\n[target]\naccuracy = 0.9\nvalidation_fraction = 0.5\n", "below 0.5"),
+        (lambda s: s + "\n[target]\naccuracy = 0.9\nseeds = [1, 1]\n", "different whole numbers"),
+        (lambda s: s + "\n[target]\naccuracy = 0.9\nseed = 3\n", "unknown key target.seed"),
     ],
 )
 def test_a_broken_file_is_refused_naming_the_file_and_key(tmp_path, change, message):
@@ -80,3 +89,19 @@ def test_another_dataset_keeps_the_checks():
     assert assignment.dataset == "fashion_mnist" and assignment.checks == load_assignment("000").checks
     with pytest.raises(AssignmentError, match="dataset must be one of"):
         load_assignment("000").with_dataset("svhn")
+
+
+def test_precision_and_target_default_to_fixed_epochs_in_float32(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD)
+    assignment = load_assignment(path)
+    assert assignment.training.precision == "float32" and assignment.target is None
+    path.write_text(GOOD.replace("time_limit_s = 60", 'time_limit_s = 60\nprecision = "mixed_bfloat16"'))
+    assert load_assignment(path).training.precision == "mixed_bfloat16"
+
+
+def test_a_target_table_parses_with_the_assignment_seed_by_default(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD + "\n[target]\naccuracy = 0.95\n")
+    target = load_assignment(path).target
+    assert (target.accuracy, target.validation_fraction, target.seeds) == (0.95, 0.1, (42,))

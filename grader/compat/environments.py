@@ -8,6 +8,7 @@ matrix entry rebuilds the environment.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,8 @@ def ensure(version: str, device: str, *, root: Path | None = None) -> Path:
 
 
 def _run(command: list[str], version: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = {**os.environ, "UV_COMPILE_BYTECODE": "1"}  # children cannot write bytecode; compile it once here
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise CompatError(f"TensorFlow {version}: {' '.join(command[:3])} failed: {' / '.join(tail)}")

@@ -8,9 +8,10 @@ Protocol, one JSON object per line. The grader sends commands on stdin:
 with events: ``ready`` (after TensorFlow is imported, before any submission code runs),
 ``built``, ``batch`` and ``epoch`` (progress), ``trained``, ``predicted`` or ``error``.
 Arrays travel as .npy files in DIR: ``x_train.npy`` and ``y_train.npy`` (uint8 images, integer
-labels) appear before ``train``, ``x_test.npy`` before ``predict``, and the child writes
-``predictions.npy``. After training it saves the model as ``model.keras``. Test labels never
-reach this process.
+labels) appear before ``train`` (with ``--target-accuracy``, also ``x_val.npy`` and ``y_val.npy``:
+the split held out of the training data that decides when to stop), ``x_test.npy`` before
+``predict``, and the child writes ``predictions.npy``. After training it saves the model as
+``model.keras``. Test labels never reach this process.
 
 With ``--saved`` the child runs no submission code at all: ``build`` loads a trained model
 with Keras's safe mode (built-in layers only, no Lambda code, no custom objects), so the
@@ -336,7 +337,6 @@ class Run:
         x = x.reshape(-1, 28, 28, 1).astype("float32") / 255.0
         y = labels.astype("int64") if self.sparse else np.eye(10, dtype="float32")[labels]
         settings = dict(self.fit)
-        stop = None
         if self.args.target_accuracy is not None:
             x_val = np.load(self.work / "x_val.npy", allow_pickle=False).reshape(-1, 28, 28, 1)
             y_val = np.load(self.work / "y_val.npy", allow_pickle=False)
@@ -350,8 +350,7 @@ class Run:
             for key, values in (getattr(history, "history", {}) or {}).items()
             if values and isinstance(values[-1], int | float | np.floating)
         }
-        reached = {} if stop is None else {"target_reached_epoch": stop.reached}
-        return {"epochs": epochs_run, "final": final, **reached}
+        return {"epochs": epochs_run, "final": final}
 
     # -- predict -------------------------------------------------------------------------------
     def predict(self) -> dict[str, Any]:
@@ -374,15 +373,12 @@ def _target_callback(x_val: np.ndarray, y_val: np.ndarray, target: float) -> Any
     from grader.target import accuracy_on
 
     class StopAtTarget(keras.callbacks.Callback):
-        reached: int | None = None
-
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             scores = np.asarray(self.model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0), "float32")
             accuracy = accuracy_on(scores.reshape(len(y_val), -1), y_val)
             if logs is not None:
                 logs["target_accuracy"] = accuracy
-            if accuracy >= target and self.reached is None:
-                self.reached = epoch + 1
+            if accuracy >= target:
                 self.model.stop_training = True
 
     return StopAtTarget()

@@ -119,7 +119,6 @@ class Trained:
     seconds: float
     epochs: int
     final: dict[str, float]
-    reached_epoch: int | None = None  # the epoch the child claims reached the target accuracy
 
 
 class Cancelled(RunnerError):
@@ -324,8 +323,7 @@ class Runner:
             final = {str(k): float(v) for k, v in dict(message["final"]).items()}
         except (KeyError, TypeError, ValueError):
             epochs, final = 0, {}
-        reached = message.get("target_reached_epoch")
-        return Trained(seconds, epochs, final, reached if type(reached) is int else None)
+        return Trained(seconds, epochs, final)
 
     def predict(self, x_test: np.ndarray) -> np.ndarray:
         """The model's outputs for ``x_test``, checked to be finite numbers of a sane size."""

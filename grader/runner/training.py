@@ -30,14 +30,24 @@ def wants_every_batch(callbacks: Sequence[Any]) -> bool:
 
     base = keras.callbacks.Callback
     return any(
-        getattr(type(callback), hook, None) is not getattr(base, hook, None)
+        hook in vars(callback) or getattr(type(callback), hook, None) is not getattr(base, hook, None)
         for callback in callbacks
         for hook in BATCH_HOOKS
-    )
+    )  # vars(): LambdaCallback sets its hooks on the instance
+
+
+def steps_per_execution(model: Any) -> int:
+    """How many training steps one call into the graph runs now."""
+    current = getattr(model, "_steps_per_execution", None)  # tf.keras (Keras 2) keeps a variable
+    if current is not None and hasattr(current, "numpy"):
+        return int(current.numpy())
+    return int(getattr(model, "steps_per_execution", 1) or 1)
 
 
 def set_steps_per_execution(model: Any, steps: int) -> None:
     """Run ``steps`` training steps per call into the graph, on Keras 3 and on tf.keras 2."""
+    if steps_per_execution(model) == steps:
+        return  # unchanged: keep the traced train function
     if hasattr(model, "_configure_steps_per_execution"):  # tf.keras (Keras 2)
         model._configure_steps_per_execution(steps)
     else:
