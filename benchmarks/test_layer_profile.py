@@ -63,7 +63,8 @@ def test_layer_profile(benchmark, name, fashion, peak):
             return tape.gradient(total, [inputs, *weights] if watch else weights)
 
         seconds = max(_median_seconds(forward_backward, activations) - call, 1e-6)
-        flops = TRAINING_TO_FORWARD * layer_forward_flops(layer) * batch_size
+        passes = TRAINING_TO_FORWARD if needs_input_gradient else TRAINING_TO_FORWARD - 1
+        flops = passes * layer_forward_flops(layer) * batch_size
         rows.append(
             {
                 "layer": type(layer).__name__,

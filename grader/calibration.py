@@ -103,13 +103,18 @@ def calibration_key(
         "max_epochs": assignment.training.max_epochs,
         "seed": assignment.training.seed,
         "precision": assignment.training.precision,
-        "target": asdict(assignment.target) if assignment.target else None,
+        "target": _plain(asdict(assignment.target)) if assignment.target else None,
         "python": platform.python_version(),
         "tensorflow": package_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
         "keras": package_version("keras"),
         "machine": machine(),
         "cores": len(cpus or os.sched_getaffinity(0)),
     }
+
+
+def _plain(table: dict[str, Any]) -> dict[str, Any]:
+    """The table as JSON reads it back (tuples become lists), so a stored key compares equal."""
+    return json.loads(json.dumps(table))
 
 
 def cache_path(key: dict[str, Any], root: Path | None = None) -> Path:

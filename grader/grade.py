@@ -122,6 +122,7 @@ def grade(
     environment = {
         "data_source": f"{data.name} from {data.source.describe()}",
         "sandbox": isolation.describe(),
+        "precision": task.training.precision,
     }
     progress = _Progress({})
     setting = _Setting(

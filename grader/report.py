@@ -37,6 +37,8 @@ def describe_environment(environment: dict[str, Any]) -> str:
         f"Python {environment.get('python', '?')}",
         environment.get("device") or ("GPU" if "GPU" in environment.get("devices", ()) else "CPU"),
     ]
+    if environment.get("precision", "float32") != "float32":
+        parts.append(f"precision {environment['precision']}")
     if environment.get("peak_memory_mb"):
         parts.append(f"peak memory {environment['peak_memory_mb']:,} MB")
     if environment.get("data_source"):

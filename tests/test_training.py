@@ -4,6 +4,7 @@ holds every reference's accuracy close to float32."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from grader.assignment import load_assignment
 from grader.calibration import calibrate
 from grader.device import precision_problem
 
+ALICE = Path(__file__).parent.parent / "submissions" / "alice"
 BFLOAT16_TOLERANCE = 0.03  # accuracy points (as a fraction) after one epoch on the 2,000 sample test images
 
 
@@ -31,7 +33,11 @@ def test_only_callbacks_that_want_every_batch_keep_one_step_per_call(tmp_path):
         keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras")),
     ]
     assert not wants_every_batch(per_epoch)
+    assert not wants_every_batch([keras.callbacks.TensorBoard(log_dir=str(tmp_path / "tb"))])
     assert wants_every_batch([*per_epoch, EveryBatch()])
+    assert wants_every_batch([keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"), save_freq=100)])
+    assert wants_every_batch([keras.callbacks.TensorBoard(log_dir=str(tmp_path / "tb"), update_freq="batch")])
+    assert wants_every_batch([keras.callbacks.TerminateOnNaN()])
     assert wants_every_batch([keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: None)])
     assert not wants_every_batch([keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: None)])
 
@@ -97,3 +103,23 @@ def test_bfloat16_keeps_each_reference_within_tolerance_of_float32(name, sample,
         bfloat16.accuracy,
         float32.accuracy,
     )
+
+
+def test_a_bfloat16_assignment_grades_alice_end_to_end(grading_cache, tmp_path):
+    """The precision reaches the student's child and the reference alike, and the verifier loads
+    the mixed-precision model it saved."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from grader.grade import grade
+    from tests.conftest import CLASS_ASSIGNMENT
+
+    if precision_problem("mixed_bfloat16"):
+        pytest.skip(precision_problem("mixed_bfloat16"))
+    task = load_assignment(CLASS_ASSIGNMENT)
+    bf16 = dataclasses.replace(task, training=dataclasses.replace(task.training, precision="mixed_bfloat16"))
+    result = grade(ALICE, assignment=bf16, cache_root=grading_cache, console=Console(file=StringIO()))
+    assert result.score == result.possible, result.problem
+    assert result.environment["precision"] == "mixed_bfloat16"
+    assert result.baseline["accuracy"] > 0.8 and result.metrics.accuracy > 0.8

@@ -25,15 +25,28 @@ BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "
 
 
 def wants_every_batch(callbacks: Sequence[Any]) -> bool:
-    """True when any callback overrides a per-batch hook (Keras calls those once per execution)."""
+    """True when any callback acts per batch (Keras calls those hooks once per execution).
+    ModelCheckpoint saving per epoch and TensorBoard writing per epoch without profiling have
+    batch hooks that then do nothing, so they do not count."""
+    return any(_acts_per_batch(callback) for callback in callbacks)
+
+
+def _acts_per_batch(callback: Any) -> bool:
     import keras
 
     base = keras.callbacks.Callback
-    return any(
+    hooked = any(
         hook in vars(callback) or getattr(type(callback), hook, None) is not getattr(base, hook, None)
-        for callback in callbacks
         for hook in BATCH_HOOKS
     )  # vars(): LambdaCallback sets its hooks on the instance
+    if not hooked:
+        return False
+    if type(callback) is keras.callbacks.ModelCheckpoint:
+        return callback.save_freq != "epoch"
+    if type(callback) is keras.callbacks.TensorBoard:
+        profiling = getattr(callback, "_start_batch", 0) or getattr(callback, "_stop_batch", 0)
+        return callback.update_freq != "epoch" or bool(profiling)
+    return True
 
 
 def steps_per_execution(model: Any) -> int:
