@@ -22,6 +22,28 @@ def fashion():
 
 
 @pytest.fixture(scope="session")
+def train_with():
+    """``train_with(loop, model, x, y, batch_size=, epochs=, callbacks=)``: one ``fit`` as the
+    ``plain`` tutorial loop or as the grader's (``grader``, ``grader-bf16``)."""
+    return _train_with
+
+
+def _train_with(loop: str, model, x, y, *, batch_size: int, epochs: int, callbacks=()):
+    """The grader's loop runs with the runner's own progress callback, writing to nowhere."""
+    if loop == "plain":
+        return model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=list(callbacks))
+    from grader.runner import training
+    from grader.runner.child import Channel, _progress_callback
+
+    channel = Channel(os.open(os.devnull, os.O_WRONLY))
+    settings = {"batch_size": batch_size, "epochs": epochs, "callbacks": list(callbacks)}
+    try:
+        return training.fit(model, x, y, settings=settings, progress=_progress_callback(channel))
+    finally:
+        channel.stream.close()
+
+
+@pytest.fixture(scope="session")
 def fashion_test():
     """The 10,000 Fashion-MNIST test images and their integer labels."""
     from grader.data import load_dataset

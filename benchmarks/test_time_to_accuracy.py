@@ -7,7 +7,6 @@ the tutorial's plain ``model.fit`` and with the grader's loop in float32 and mix
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -32,11 +31,10 @@ def mnist_sample():
 
 @pytest.mark.parametrize("loop", list(LOOPS))
 @pytest.mark.parametrize("name", list(reference.REFERENCES))
-def test_time_to_accuracy(benchmark, name, loop, mnist_sample):
+def test_time_to_accuracy(benchmark, name, loop, mnist_sample, train_with):
     import keras
 
     from grader.runner import training
-    from grader.runner.child import Channel, _progress_callback
 
     precision = LOOPS[loop]
     if precision_problem(precision):
@@ -44,7 +42,6 @@ def test_time_to_accuracy(benchmark, name, loop, mnist_sample):
     module = reference.load(name)
     x, y, x_test, y_test = mnist_sample
     batch_size = module.RECIPE.batch_size
-    channel = Channel(os.open(os.devnull, os.O_WRONLY))
     curve: list[float] = []
 
     class StopAtTarget(keras.callbacks.Callback):
@@ -60,11 +57,7 @@ def test_time_to_accuracy(benchmark, name, loop, mnist_sample):
 
     def train(model):
         curve.clear()
-        if loop == "plain":
-            model.fit(x, y, batch_size=batch_size, epochs=MAX_EPOCHS, verbose=0, callbacks=[StopAtTarget()])
-        else:
-            settings = {"batch_size": batch_size, "epochs": MAX_EPOCHS, "callbacks": [StopAtTarget()]}
-            training.fit(model, x, y, settings=settings, progress=_progress_callback(channel))
+        train_with(loop, model, x, y, batch_size=batch_size, epochs=MAX_EPOCHS, callbacks=[StopAtTarget()])
 
     started = time.perf_counter()
     try:

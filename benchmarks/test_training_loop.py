@@ -16,7 +16,6 @@ and its test accuracy after the epoch.
 from __future__ import annotations
 
 import itertools
-import os
 import time
 
 import numpy as np
@@ -36,17 +35,15 @@ def test_matmul_peak(benchmark, peak):
 
 
 @pytest.mark.parametrize("name", list(reference.REFERENCES))
-def test_training_loop(benchmark, name, fashion, fashion_test, peak):
+def test_training_loop(benchmark, name, fashion, fashion_test, peak, train_with):
     import keras
 
     from grader.runner import training
-    from grader.runner.child import Channel, _progress_callback
 
     loops = {loop: precision for loop, precision in LOOPS.items() if not precision_problem(precision)}
     module = reference.load(name)
     x, y = fashion
     batch_size = module.RECIPE.batch_size
-    channel = Channel(os.open(os.devnull, os.O_WRONLY))  # the child's progress events, to nowhere
     models = {}
     for loop, precision in loops.items():
         training.set_precision(precision)
@@ -57,12 +54,7 @@ def test_training_loop(benchmark, name, fashion, fashion_test, peak):
     chunks = [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
     def train(loop, part):
-        model = models[loop]
-        if loop == "plain":
-            model.fit(x[part], y[part], batch_size=batch_size, epochs=1, verbose=0)
-        else:
-            settings = {"batch_size": batch_size, "epochs": 1, "callbacks": []}
-            training.fit(model, x[part], y[part], settings=settings, progress=_progress_callback(channel))
+        train_with(loop, models[loop], x[part], y[part], batch_size=batch_size, epochs=1)
 
     warm = slice(0, batch_size * training.STEPS_PER_EXECUTION)
     for loop in loops:

@@ -33,7 +33,7 @@ from grader.device import cpu_model
 from grader.model_facts import ModelFacts
 from grader.runner.supervisor import Cancellation, EventHandler, Runner, Subject, Trained
 from grader.split import split_accuracies
-from grader.target import accuracy_on, aggregate, hold_out
+from grader.target import accuracy_on, aggregate, training_split
 
 PROCEDURE = 2  # bump when calibration changes in a way that invalidates cached figures
 CACHE_ENV = "GRADER_CACHE_DIR"
@@ -188,11 +188,7 @@ def _measure(
 ) -> Calibration:
     name, target = assignment.reference, assignment.target
     seeds = target.seeds if target else (assignment.training.seed,)
-    x_train, y_train, validation = data.x_train, data.y_train, None
-    if target is not None:
-        kept, held = hold_out(len(data.x_train), target.validation_fraction)
-        x_train, y_train = data.x_train[kept], data.y_train[kept]
-        validation = (data.x_train[held], data.y_train[held])
+    x_train, y_train, validation = training_split(target, data.x_train, data.y_train)
     times = []
     for seed in seeds:
         with (

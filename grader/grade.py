@@ -38,7 +38,7 @@ from grader.runner.supervisor import SAVED_MODEL, Built, Cancellation, PhaseFail
 from grader.split import split_accuracies
 from grader.submission import Submission, SubmissionError, read_submission
 from grader.target import Run as TargetRun
-from grader.target import accuracy_on, aggregate, hold_out, summary
+from grader.target import accuracy_on, aggregate, correct, summary, training_split
 from grader.target import describe as describe_runs
 
 REPORT_FILE = "report.txt"
@@ -244,7 +244,7 @@ def _run_checks(
     with TrainingDisplay(setting.console, runner.subject.label) as display:
         runner.on_event = _recording(display, progress, status, task.training.max_epochs)
         try:
-            trained = runner.train(*_training_data(task, data))
+            trained = runner.train(*training_split(task.target, data.x_train, data.y_train))
         except PhaseFailed as failure:
             progress.problem = f"Training stopped: {failure.message}"
             progress.log = failure.log
@@ -291,7 +291,7 @@ def _run_checks(
     if problem:
         progress.problem = problem
     if accuracy is not None:
-        public, private = split_accuracies(_correct(scores, data.y_test))
+        public, private = split_accuracies(correct(scores, data.y_test))
         metrics = Metrics(built.facts.total_params, trained.seconds, accuracy, public, private)
     seconds, missed = trained.seconds, ""
     if task.target is not None:
@@ -318,14 +318,6 @@ def first_seed(task: Assignment) -> int:
     return task.target.seeds[0] if task.target else task.training.seed
 
 
-def _training_data(task: Assignment, data: Dataset) -> tuple[Any, ...]:
-    """What the runner trains on: all the training data, or, with a target, all but the held-out split."""
-    if task.target is None:
-        return data.x_train, data.y_train, None
-    kept, held = hold_out(len(data.x_train), task.target.validation_fraction)
-    return data.x_train[kept], data.y_train[kept], (data.x_train[held], data.y_train[held])
-
-
 def _time_to_target(
     setting: _Setting,
     trained: Trained,
@@ -337,7 +329,8 @@ def _time_to_target(
     further seed trains in a fresh runner, and the verifier measures its saved model too."""
     task, data = setting.task, setting.data
     assert task.target is not None
-    x_train, y_train, validation = _training_data(task, data)
+    x_train, y_train, validation = training_split(task.target, data.x_train, data.y_train)
+    assert validation is not None
     x_val, y_val = validation
     seeds = task.target.seeds
     runs = [_verified(task.target.accuracy, seeds[0], trained, verifier, x_val, y_val)]
@@ -414,19 +407,13 @@ def score_predictions(scores: np.ndarray, labels: np.ndarray) -> tuple[float | N
             "one row of 10 class scores per test image."
         )
     finite = np.isfinite(scores).all(axis=1)
-    accuracy = float(np.mean(_correct(scores, labels)))
+    accuracy = accuracy_on(scores, labels)
     problem = (
         None
         if finite.all()
         else f"{int((~finite).sum()):,} predictions were NaN or infinite and count as wrong."
     )
     return accuracy, problem
-
-
-def _correct(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """One flag per test image: its top score is the right class (NaN or infinite rows: wrong)."""
-    finite = np.isfinite(scores).all(axis=1)
-    return finite & (np.argmax(np.nan_to_num(scores), axis=1) == labels)
 
 
 def _recording(

@@ -77,10 +77,25 @@ def aggregate(seconds: Sequence[float]) -> float:
     return float(np.mean(kept))
 
 
-def accuracy_on(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Top-1 accuracy of class scores; a row with NaN or infinity counts as wrong."""
+def correct(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """One flag per image: its top score is the right class (a row with NaN or infinity: wrong)."""
     finite = np.isfinite(scores).all(axis=1)
-    return float(np.mean(finite & (np.argmax(np.nan_to_num(scores), axis=1) == labels)))
+    return finite & (np.argmax(np.nan_to_num(scores), axis=1) == labels)
+
+
+def accuracy_on(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy of class scores, as ``correct`` counts it."""
+    return float(np.mean(correct(scores, labels)))
+
+
+def training_split(
+    target: Target | None, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """What a runner trains on: all of ``x``, or with a target all but the held-out split (returned third)."""
+    if target is None:
+        return x, y, None
+    kept, held = hold_out(len(x), target.validation_fraction)
+    return x[kept], y[kept], (x[held], y[held])
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,36 @@ def test_a_model_that_never_reaches_the_target_fails_the_time_check(grading_cach
     assert "Seed 1 did not reach 90.00% on the held-out validation split" in timing.message
     assert "after 4 epochs" in timing.message  # it trained to the cap, then the verifier measured it
     assert len(result.history) == 4
+
+
+def test_a_run_that_builds_another_model_does_not_count(grading_cache):
+    from io import StringIO
+
+    from rich.console import Console
+
+    result = grade(
+        FIXTURES / "submissions" / "seed_dependent",
+        assignment=TARGET_ASSIGNMENT,
+        cache_root=grading_cache,
+        console=Console(file=StringIO()),
+    )
+    timing = next(check for check in result.checks if check.name == "Training time")
+    assert timing.status == "failed" and timing.message == "Seed 2 trained a different model than seed 1."
+    runs = result.time_to_accuracy["runs"]
+    assert [run["seed"] for run in runs] == [1, 2] and runs[0]["reached"] and not runs[1]["reached"]
+
+
+def test_a_target_the_reference_cannot_reach_refuses_the_assignment(sample, tmp_path):
+    import dataclasses
+
+    from grader.assignment import AssignmentError, load_assignment
+    from grader.calibration import calibrate
+
+    task = load_assignment(TARGET_ASSIGNMENT)
+    unreachable = dataclasses.replace(
+        task,
+        training=dataclasses.replace(task.training, max_epochs=1),
+        target=Target(0.999, 0.1, (1,)),
+    )
+    with pytest.raises(AssignmentError, match=r"reaches only .* short of target.accuracy 99.90%"):
+        calibrate(unreachable, sample, cache_root=tmp_path)
