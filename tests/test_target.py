@@ -52,15 +52,19 @@ def test_the_report_line_names_every_seed_and_the_score():
     assert "seed 1 did not reach it (12.00%)" in missed and "Score" not in missed
 
 
-@pytest.fixture(scope="module")
-def alice_to_target(tmp_path_factory, grading_cache):
+def _graded(folder: Path, cache: Path):
+    """``folder`` graded on the test target, quietly; returns the grade and its training-time result."""
     from io import StringIO
 
     from rich.console import Console
 
-    result = grade(
-        ALICE, assignment=TARGET_ASSIGNMENT, cache_root=grading_cache, console=Console(file=StringIO())
-    )
+    result = grade(folder, assignment=TARGET_ASSIGNMENT, cache_root=cache, console=Console(file=StringIO()))
+    return result, next(check for check in result.checks if check.name == "Training time")
+
+
+@pytest.fixture(scope="module")
+def alice_to_target(tmp_path_factory, grading_cache):
+    result, _ = _graded(ALICE, grading_cache)
     out = tmp_path_factory.mktemp("alice-target")
     write_outputs(result, out)
     return result, json.loads((out / "results.json").read_text())
@@ -98,17 +102,7 @@ def test_the_reference_is_timed_to_the_same_target(alice_to_target, sample, grad
 
 
 def test_a_model_that_never_reaches_the_target_fails_the_time_check(grading_cache):
-    from io import StringIO
-
-    from rich.console import Console
-
-    result = grade(
-        FIXTURES / "submissions" / "never_learns",
-        assignment=TARGET_ASSIGNMENT,
-        cache_root=grading_cache,
-        console=Console(file=StringIO()),
-    )
-    timing = next(check for check in result.checks if check.name == "Training time")
+    result, timing = _graded(FIXTURES / "submissions" / "never_learns", grading_cache)
     assert timing.status == "failed" and timing.score == 0
     assert "Seed 1 did not reach 90.00% on the held-out validation split" in timing.message
     assert "after 4 epochs" in timing.message  # it trained to the cap, then the verifier measured it
@@ -116,17 +110,7 @@ def test_a_model_that_never_reaches_the_target_fails_the_time_check(grading_cach
 
 
 def test_a_run_that_builds_another_model_does_not_count(grading_cache):
-    from io import StringIO
-
-    from rich.console import Console
-
-    result = grade(
-        FIXTURES / "submissions" / "seed_dependent",
-        assignment=TARGET_ASSIGNMENT,
-        cache_root=grading_cache,
-        console=Console(file=StringIO()),
-    )
-    timing = next(check for check in result.checks if check.name == "Training time")
+    result, timing = _graded(FIXTURES / "submissions" / "seed_dependent", grading_cache)
     assert timing.status == "failed" and timing.message == "Seed 2 trained a different model than seed 1."
     runs = result.time_to_accuracy["runs"]
     assert [run["seed"] for run in runs] == [1, 2] and runs[0]["reached"] and not runs[1]["reached"]
