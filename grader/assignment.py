@@ -4,16 +4,15 @@
     reference = "conv_32_64_64"
     dataset = "mnist_sample"
 
-    [training]
-    max_epochs = 5        # caps the submission's epochs and the reference's alike
-    time_limit_s = 600    # training is stopped after this long on the grader's clock
-    precision = "float32" # or "mixed_bfloat16" (CPUs with bfloat16, GPUs), "mixed_float16" (GPUs)
+    [training]            # every key of [training], [target] and [limits] is declared, with its
+    max_epochs = 5        # default and range, in grader/settings.py
+    time_limit_s = 600
 
     [target]              # optional: time to an accuracy instead (see grader/target.py)
     accuracy = 0.97
 
-    [limits]              # optional: memory, processes, CPU, file and output sizes, wall times
-    memory_mb = 4096      # (see grader/runner/limits.py for every key and its default)
+    [limits]              # optional: memory, processes, CPU, file, disk and output sizes, wall times
+    memory_mb = 4096
 
     [[checks]]
     kind = "parameters"
@@ -32,39 +31,17 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from grader.checks import Check, CheckError, make_check
+from grader.checks import Check, make_check
 from grader.data.catalog import DATASETS
-from grader.runner.limits import Limits, LimitsError
-from grader.runner.training import PRECISIONS
-from grader.target import Target, TargetError
+from grader.settings import Limits, SettingsError, Target, Training, from_table, refuse_unknown
 
 ASSIGNMENTS_DIR = Path(__file__).parent / "assignments"
-DEFAULT_SEED = 42
-TOP_LEVEL = (
-    "title",
-    "reference",
-    "dataset",
-    "train_despite_failures",
-    "training",
-    "target",
-    "limits",
-    "checks",
-)
-TRAINING_KEYS = ("max_epochs", "time_limit_s", "seed", "precision")
+TEXT_KEYS = ("title", "reference", "dataset")
+TOP_LEVEL = (*TEXT_KEYS, "train_despite_failures", "training", "target", "limits", "checks")
 
 
 class AssignmentError(ValueError):
     """An assignment cannot be found or its file is wrong; the message names the file and key."""
-
-
-@dataclass(frozen=True)
-class Training:
-    """Limits the grader enforces on every run, the reference's calibration included."""
-
-    max_epochs: int
-    time_limit_s: float
-    seed: int = DEFAULT_SEED
-    precision: str = "float32"  # Keras's dtype policy, for the reference and every submission
 
 
 @dataclass(frozen=True)
@@ -89,6 +66,11 @@ class Assignment:
     @property
     def needs_baseline(self) -> bool:
         return any(check.needs_baseline for check in self.checks)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """One training run per seed: the target's seeds, or the training seed alone."""
+        return self.target.seeds if self.target else (self.training.seed,)
 
     def with_dataset(self, dataset: str) -> Assignment:
         """The same assignment graded on other data (its relative limits follow the data)."""
@@ -125,94 +107,59 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise AssignmentError(f"{path}: not valid TOML: {error}") from None
-    return parse_assignment(table, path=path)
+    try:
+        return parse_assignment(table, path=path)
+    except SettingsError as error:
+        raise AssignmentError(f"{path}: {error}") from None
 
 
 def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
-    """Validate one parsed TOML table into an ``Assignment``."""
+    """Validate one parsed TOML table into an ``Assignment``; raises ``SettingsError`` naming the key."""
     from reference import resolve
 
-    _refuse_unknown(table, TOP_LEVEL, path, "")
-    for key in ("title", "reference", "dataset"):
+    refuse_unknown(table, TOP_LEVEL)
+    for key in TEXT_KEYS:
         if not isinstance(table.get(key), str) or not table[key]:
-            raise AssignmentError(f"{path}: {key} is required and must be a string.")
+            raise SettingsError(f"{key} is required and must be text.")
     try:
         reference = resolve(table["reference"])
     except KeyError as error:
-        raise AssignmentError(f"{path}: {error.args[0]}") from None
+        raise SettingsError(str(error.args[0])) from None
     _check_dataset(table["dataset"], path)
-
-    training_table = table.get("training", {})
-    if not isinstance(training_table, dict):
-        raise AssignmentError(f"{path}: [training] must be a table.")
-    _refuse_unknown(training_table, TRAINING_KEYS, path, "training.")
-    max_epochs = training_table.get("max_epochs")
-    time_limit = training_table.get("time_limit_s")
-    seed = training_table.get("seed", DEFAULT_SEED)
-    if type(max_epochs) is not int or max_epochs < 1:
-        raise AssignmentError(f"{path}: training.max_epochs is required, a whole number of at least 1.")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float) or time_limit <= 0:
-        raise AssignmentError(f"{path}: training.time_limit_s is required, a number of seconds above 0.")
-    if type(seed) is not int:
-        raise AssignmentError(f"{path}: training.seed must be a whole number.")
-    precision = training_table.get("precision", "float32")
-    if precision not in PRECISIONS:
-        raise AssignmentError(
-            f"{path}: training.precision must be one of {', '.join(PRECISIONS)}, not {precision!r}."
-        )
-
+    training = from_table(Training, table.get("training", {}), prefix="training.")
+    limits = from_table(Limits, table.get("limits", {}), prefix="limits.")
+    target = None
+    if "target" in table:
+        target = from_table(Target, table["target"], prefix="target.", given={"seeds": (training.seed,)})
     tables = table.get("checks")
     if not isinstance(tables, list) or not tables:
-        raise AssignmentError(f"{path}: at least one [[checks]] table is required.")
+        raise SettingsError("at least one [[checks]] table is required.")
     checks = []
     for number, check_table in enumerate(tables, 1):
         try:
             checks.append(make_check(check_table))
-        except (CheckError, TypeError) as error:
+        except SettingsError as error:
             kind = check_table.get("kind", "?") if isinstance(check_table, dict) else "?"
-            raise AssignmentError(f"{path}: check {number} ({kind}): {error}") from None
+            raise SettingsError(f"check {number} ({kind}): {error}") from None
     kinds = [check.kind for check in checks]
     repeated = sorted({kind for kind in kinds if kinds.count(kind) > 1})
     if repeated:
-        raise AssignmentError(f"{path}: each kind of check may appear once; repeated: {', '.join(repeated)}.")
-    limits_table = table.get("limits", {})
-    if not isinstance(limits_table, dict):
-        raise AssignmentError(f"{path}: [limits] must be a table.")
-    try:
-        limits = Limits.from_table(limits_table)
-    except LimitsError as error:
-        raise AssignmentError(f"{path}: {error}") from None
-    target = None
-    if "target" in table:
-        if not isinstance(table["target"], dict):
-            raise AssignmentError(f"{path}: [target] must be a table.")
-        try:
-            target = Target.from_table(table["target"], default_seed=seed)
-        except TargetError as error:
-            raise AssignmentError(f"{path}: {error}") from None
+        raise SettingsError(f"each kind of check may appear once; repeated: {', '.join(repeated)}.")
     despite = table.get("train_despite_failures", False)
     if not isinstance(despite, bool):
-        raise AssignmentError(f"{path}: train_despite_failures must be true or false.")
+        raise SettingsError(f"train_despite_failures must be true or false, not {despite!r}.")
     return Assignment(
         name=path.stem,
         title=table["title"],
         reference=reference,
         dataset=table["dataset"],
-        training=Training(max_epochs, float(time_limit), seed, precision),
+        training=training,
         checks=tuple(checks),
         train_despite_failures=despite,
         limits=limits,
         target=target,
         path=path,
     )
-
-
-def _refuse_unknown(table: dict[str, Any], allowed: tuple[str, ...], path: Path, prefix: str) -> None:
-    for key in table:
-        if key not in allowed:
-            close = get_close_matches(key, allowed, n=1)
-            hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; allowed: {', '.join(allowed)}"
-            raise AssignmentError(f"{path}: unknown key {prefix}{key}{hint}.")
 
 
 def _check_dataset(dataset: str, path: Path) -> None:

@@ -1,10 +1,13 @@
 """The reference's own figures on this machine: what relative limits are measured against.
 
-The reference trains through the same runner, with the same epoch cap and seed, as every
-submission, so its training time and accuracy compare like for like. The result is cached
-under a key of everything that could change it (machine, Python, TensorFlow and Keras
-versions, the data's content, the reference's source, the cap and seed), so a class is not
-charged one reference training per student. ``grader calibrate`` measures again on demand.
+The reference trains through the same runner, on the same number of cores, with the same epoch
+cap and seed and on the same training clock (a pace-setter beside it, grader/timing.py) as every
+submission, and is scored by the same rule, so its cost and accuracy compare like for like. The
+result is cached under a key of everything that could change it (the processor and its cores,
+Python, TensorFlow and Keras versions, the data's content, the reference's source, the cap, seed,
+precision and cores), so a class is not charged one reference training per student. The key
+names no host: identical machines (a course's containers) share figures. ``grader calibrate``
+measures again on demand.
 """
 
 from __future__ import annotations
@@ -28,14 +31,16 @@ import numpy as np
 from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
 from grader.checks import Baseline
+from grader.cores import CoresError, grade_cores
 from grader.data import Dataset
 from grader.device import cpu_model
 from grader.model_facts import ModelFacts
 from grader.runner.supervisor import Cancellation, EventHandler, Runner, Subject, Trained
-from grader.split import split_accuracies
-from grader.target import accuracy_on, aggregate, training_split
+from grader.scoring import accuracy, aggregate, score_test
+from grader.target import training_split
+from grader.timing import Timing, timed_training
 
-PROCEDURE = 2  # bump when calibration changes in a way that invalidates cached figures
+PROCEDURE = 3  # bump when calibration changes in a way that invalidates cached figures
 CACHE_ENV = "GRADER_CACHE_DIR"
 
 
@@ -70,8 +75,9 @@ def package_version(*names: str) -> str:
 
 
 def machine() -> str:
-    """This machine as timings care about it: host, processor model and core count."""
-    return f"{platform.node()} / {cpu_model()} / {os.cpu_count()} cores"
+    """This machine as timings care about it: its processor model and core count (no host name,
+    so identical machines share figures)."""
+    return f"{cpu_model()} / {os.cpu_count()} cores"
 
 
 def data_digest(data: Dataset) -> str:
@@ -90,10 +96,8 @@ def _source_digest(reference: str) -> str:
     return digest.hexdigest()
 
 
-def calibration_key(
-    assignment: Assignment, data: Dataset, cpus: frozenset[int] | None = None
-) -> dict[str, Any]:
-    """Everything the reference's figures depend on, the cores it may use included."""
+def calibration_key(assignment: Assignment, data: Dataset) -> dict[str, Any]:
+    """Everything the reference's figures depend on, the cores it trains on included."""
     return {
         "procedure": PROCEDURE,
         "reference": assignment.reference,
@@ -108,7 +112,7 @@ def calibration_key(
         "tensorflow": package_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
         "keras": package_version("keras"),
         "machine": machine(),
-        "cores": len(cpus or os.sched_getaffinity(0)),
+        "cores": assignment.training.cores,
     }
 
 
@@ -137,6 +141,7 @@ def _read(path: Path, key: dict[str, Any]) -> Calibration | None:
             epochs=int(figures["epochs"]),
             public_accuracy=float(figures["public_accuracy"]),
             private_accuracy=float(figures["private_accuracy"]),
+            timing=Timing.from_dict(figures["timing"]),
         )
         return Calibration(baseline, key, dict(stored["environment"]), str(stored["measured_at"]), True, path)
     except (OSError, ValueError, KeyError, TypeError):
@@ -154,10 +159,10 @@ def calibrate(
     cpus: frozenset[int] | None = None,
     cancellation: Cancellation | None = None,
 ) -> Calibration:
-    """The reference's baseline for ``assignment`` on ``data``: cached, or measured now. A lock
-    file makes graders that need the same figures at once (a class graded in parallel) measure
-    them once: the others wait, then read the cache."""
-    key = calibration_key(assignment, data, cpus)
+    """The reference's baseline for ``assignment`` on ``data``: cached, or measured now on
+    ``training.cores`` of ``cpus``. A lock file makes graders that need the same figures at once
+    (a class graded in parallel) measure them once: the others wait, then read the cache."""
+    key = calibration_key(assignment, data)
     path = cache_path(key, cache_root)
     with _locked(path):
         if not force:
@@ -166,7 +171,11 @@ def calibrate(
                 return cached
         if on_start is not None:
             on_start()
-        return _measure(assignment, data, key, path, on_event, cpus, cancellation)
+        try:
+            cores = grade_cores(assignment.training.cores, cpus)
+        except CoresError as error:
+            raise AssignmentError(f"{assignment.path or assignment.name}: {error}") from None
+        return _measure(assignment, data, key, path, on_event, cores, cancellation)
 
 
 @contextlib.contextmanager
@@ -183,52 +192,67 @@ def _measure(
     key: dict[str, Any],
     path: Path,
     on_event: EventHandler | None,
-    cpus: frozenset[int] | None,
+    cores: frozenset[int],
     cancellation: Cancellation | None,
 ) -> Calibration:
     name, target = assignment.reference, assignment.target
-    seeds = target.seeds if target else (assignment.training.seed,)
+    seeds = assignment.seeds
     x_train, y_train, validation = training_split(target, data.x_train, data.y_train)
-    times = []
-    for seed in seeds:
-        with (
-            tempfile.TemporaryDirectory(prefix="grader-calibrate-") as scratch,
-            Runner(
+    costs = []
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grader-calibrate-")))
+
+        def child(work: str, seed: int, pacer: bool = False) -> Runner:
+            return Runner(
                 Subject.for_reference(name),
                 recipe=name,
                 training=replace(assignment.training, seed=seed),
-                work=Path(scratch),
+                work=scratch / work,
                 limits=assignment.limits,
-                on_event=on_event,
-                cpus=cpus,
+                on_event=None if pacer else on_event,
+                cpus=cores,
                 cancellation=cancellation,
                 target=target.accuracy if target else None,
-            ) as child,
-        ):
-            facts = child.build().facts
-            trained = child.train(x_train, y_train, validation)
-            times.append(trained.seconds)
-            if target is not None and validation is not None:
-                _check_reached(
-                    assignment, target.accuracy, seed, trained, child.predict(validation[0]), validation[1]
-                )
-            if seed == seeds[0]:
-                built, first = facts, trained
-                scores = child.predict(data.x_test)
-                environment = dict(child.ready)
-    trained = replace(first, seconds=aggregate(times))
+            )
+
+        pacer = child("pace", seeds[0], pacer=True).start()  # starts while the first run does
+        stack.callback(pacer.stop)
+        for seed in seeds:
+            with child(f"run-{seed}", seed) as runner:
+                pacer.wait_ready()
+                cpu_from = runner.cpu_seconds()
+                facts = runner.build().facts
+                trained, cost = timed_training(runner, pacer, x_train, y_train, validation, cpu_from=cpu_from)
+                costs.append(cost)
+                if target is not None and validation is not None:
+                    _check_reached(
+                        assignment,
+                        target.accuracy,
+                        seed,
+                        trained,
+                        runner.predict(validation[0]),
+                        validation[1],
+                    )
+                if seed == seeds[0]:
+                    built, first = facts, trained
+                    scores = runner.predict(data.x_test)
+                    environment = dict(runner.ready)
     environment.pop("event", None)
-    correct = np.argmax(scores, axis=1) == data.y_test
-    public, private = split_accuracies(correct)
+    timing = Timing.of(costs)
+    trained = replace(first, seconds=aggregate([cost.wall_seconds for cost in costs]))
+    found = score_test(scores, data.y_test)
+    if found.accuracy is None:
+        raise AssignmentError(f"the reference {name} gave no predictions to score: {found.problem}")
     baseline = Baseline(
         name,
         data.name,
         built,
         trained.seconds,
-        float(np.mean(correct)),
+        found.accuracy,
         trained.epochs,
-        public,
-        private,
+        found.public,
+        found.private,
+        timing,
     )
     measured_at = datetime.now(UTC).isoformat(timespec="seconds")
     stored = {
@@ -240,10 +264,11 @@ def _measure(
             "train_seconds": trained.seconds,
             "accuracy": baseline.accuracy,
             "epochs": trained.epochs,
-            "public_accuracy": public,
-            "private_accuracy": private,
+            "public_accuracy": found.public,
+            "private_accuracy": found.private,
+            "timing": timing.to_dict(),
         },
-        "run_seconds": {str(seed): seconds for seed, seconds in zip(seeds, times, strict=True)},
+        "runs": {str(seed): cost.to_dict() for seed, cost in zip(seeds, costs, strict=True)},
         "environment": environment,
         "measured_at": measured_at,
     }
@@ -255,7 +280,7 @@ def _check_reached(
     assignment: Assignment, target: float, seed: int, trained: Trained, scores: np.ndarray, labels: np.ndarray
 ) -> None:
     """A target the reference itself cannot reach is a mistake in the assignment, not in a submission."""
-    reached = accuracy_on(scores, labels)
+    reached = accuracy(scores, labels)
     if reached < target:
         raise AssignmentError(
             f"{assignment.path or assignment.name}: the reference {assignment.reference} reaches only "

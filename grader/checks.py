@@ -1,26 +1,24 @@
 """The checks an assignment is made of: small objects with a name, points and ``run(evidence)``.
 
 Cheap checks (``phase = "build"``) look only at the built model's facts; training checks look
-at what the grader measured itself: its own clock around training, and accuracy it scored from
-the submission's predictions against labels the submission never saw. A new check is one new
-class registered in ``KINDS``.
+at what the grader measured itself: the training clock (grader/timing.py), and accuracy it
+scored from the submission's predictions against labels the submission never saw. Each check's
+keys are declared with ``setting`` (grader/settings.py). A new check is one new class
+registered in ``KINDS``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from difflib import get_close_matches
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from grader.compare import PASS_THROUGH, compare_facts, explain_departure
 from grader.model_facts import ModelFacts, Shape, format_shape
+from grader.settings import SettingsError, from_table, setting
+from grader.timing import Timing
 
 Status = Literal["passed", "failed", "not run"]
 Phase = Literal["build", "train"]
-
-
-class CheckError(ValueError):
-    """A check's settings in an assignment file are wrong."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +48,7 @@ class Baseline:
     epochs: int
     public_accuracy: float | None = None  # on the test set's public and private parts (grader.split)
     private_accuracy: float | None = None
+    timing: Timing | None = None  # its training's cost on the training clock
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Evidence:
 
     facts: ModelFacts
     baseline: Baseline | None = None
-    train_seconds: float | None = None
+    timing: Timing | None = None
     accuracy: float | None = None
 
 
@@ -66,7 +65,7 @@ class Evidence:
 class Check:
     """Base class: ``points`` are all or nothing; ``gates`` stops training when it fails."""
 
-    points: float
+    points: float = setting(kind=float, minimum=0, doc="points for passing (all or nothing)")
     kind: ClassVar[str] = ""
     name: ClassVar[str] = ""
     phase: ClassVar[Phase] = "build"
@@ -97,19 +96,19 @@ class Check:
 class ParameterCount(Check):
     """Total parameters: ``exact``, or at least ``minimum`` and/or at most ``maximum``."""
 
-    exact: int | None = None
-    minimum: int | None = None
-    maximum: int | None = None
+    exact: int | None = setting(None, kind=int, minimum=0, doc="exactly this many parameters")
+    minimum: int | None = setting(None, kind=int, minimum=0, doc="at least this many")
+    maximum: int | None = setting(None, kind=int, minimum=0, doc="at most this many (a budget)")
     kind: ClassVar[str] = "parameters"
     name: ClassVar[str] = "Parameter count"
 
     def __post_init__(self) -> None:
         if self.exact is None and self.minimum is None and self.maximum is None:
-            raise CheckError("give exact, or minimum and/or maximum")
+            raise SettingsError("give exact, or minimum and/or maximum")
         if self.exact is not None and (self.minimum is not None or self.maximum is not None):
-            raise CheckError("give exact alone, or minimum and/or maximum, not both")
+            raise SettingsError("give exact alone, or minimum and/or maximum, not both")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
-            raise CheckError(f"minimum {self.minimum:,} is above maximum {self.maximum:,}")
+            raise SettingsError(f"minimum {self.minimum:,} is above maximum {self.maximum:,}")
 
     def describe(self) -> str:
         if self.exact is not None:
@@ -145,15 +144,16 @@ class ParameterCount(Check):
 class OutputShape(Check):
     """The model's output per image (the batch dimension is implied): ``[10]`` means ``(None, 10)``."""
 
-    expected: tuple[int, ...] = (10,)
+    expected: tuple[int, ...] = setting(
+        (10,),
+        kind=tuple,
+        minimum=1,
+        length=(1, 8),
+        words="a list of positive sizes per image, e.g. [10]",
+        doc="the output per image: [10] means (None, 10)",
+    )
     kind: ClassVar[str] = "output_shape"
     name: ClassVar[str] = "Output shape"
-
-    def __post_init__(self) -> None:
-        dims = self.expected
-        if not isinstance(dims, list | tuple) or not dims or not all(type(d) is int and d > 0 for d in dims):
-            raise CheckError(f"expected is a list of positive sizes per image, e.g. [10], not {dims!r}")
-        object.__setattr__(self, "expected", tuple(dims))
 
     @property
     def shape(self) -> Shape:
@@ -204,10 +204,17 @@ class LayerShapes(Check):
 
 @dataclass(frozen=True)
 class TrainingTime(Check):
-    """Training wall time on the grader's clock: ``max_seconds``, or ``max_ratio`` x the reference's."""
+    """Training's cost on the training clock (grader/timing.py): at most ``max_ratio`` x the
+    reference's, counted in steps of the reference training beside it, or at most ``max_seconds``
+    of CPU time. The ratio is judged with its uncertainty: only a cost over the limit by more than
+    the measurement's noise fails, so a model like the reference never loses points to noise."""
 
-    max_seconds: float | None = None
-    max_ratio: float | None = None
+    max_seconds: float | None = setting(
+        None, kind=float, above=0, doc="at most this many seconds of CPU time"
+    )
+    max_ratio: float | None = setting(
+        None, kind=float, above=0, doc="at most this many times the reference's cost"
+    )
     kind: ClassVar[str] = "training_time"
     name: ClassVar[str] = "Training time"
     phase: ClassVar[Phase] = "train"
@@ -215,9 +222,7 @@ class TrainingTime(Check):
 
     def __post_init__(self) -> None:
         if (self.max_seconds is None) == (self.max_ratio is None):
-            raise CheckError("give exactly one of max_seconds and max_ratio")
-        if (self.max_seconds or self.max_ratio or 0) <= 0:
-            raise CheckError("the limit must be positive")
+            raise SettingsError("give exactly one of max_seconds and max_ratio")
 
     @property
     def needs_baseline(self) -> bool:
@@ -225,37 +230,61 @@ class TrainingTime(Check):
 
     def describe(self) -> str:
         if self.max_ratio is not None:
-            return f"trains within {self.max_ratio:g} x the reference's time"
-        return f"trains within {self.max_seconds:g} s"
-
-    def limit(self, baseline: Baseline | None) -> tuple[float, str]:
-        if self.max_ratio is None:
-            return float(self.max_seconds or 0), f"the limit of {self.max_seconds:g} s"
-        assert baseline is not None
-        limit = self.max_ratio * baseline.train_seconds
-        return (
-            limit,
-            f"{limit:.1f} s ({self.max_ratio:g} x the reference's {baseline.train_seconds:.1f} s on this machine)",
-        )
+            return f"trains within {self.max_ratio:g} x the reference's cost"
+        return f"trains within {self.max_seconds:g} s of CPU time"
 
     def evaluate(self, evidence: Evidence) -> tuple[bool, str]:
-        assert evidence.train_seconds is not None
-        limit, words = self.limit(evidence.baseline)
-        seconds = evidence.train_seconds
-        if seconds > limit:
+        timing = evidence.timing
+        assert timing is not None
+        if self.max_ratio is None:
+            used, limit = timing.cpu_seconds, float(self.max_seconds or 0)
+            if used > limit:
+                return False, (
+                    f"Training used {used:.1f} s of CPU time, over the limit of {limit:g} s. Larger "
+                    "batches, fewer epochs or a smaller model train faster."
+                )
+            return True, f"Training used {used:.1f} s of CPU time, within {limit:g} s."
+        baseline = evidence.baseline
+        assert baseline is not None and baseline.timing is not None
+        ratio, noise = timing.ratio(baseline.timing)
+        measured = (
+            f"{timing.cpu_seconds:.1f} s of CPU against the reference's {baseline.timing.cpu_seconds:.1f} s, "
+            "each counted in steps of the reference's training run beside it on the same cores"
+        )
+        cost = f"Training cost {ratio:.2f} x the reference's (±{noise:.0%}: {measured})"
+        if ratio > self.max_ratio * (1 + noise):
             return False, (
-                f"Training took {seconds:.1f} s, over {words}. Larger batches, fewer epochs or a "
+                f"{cost}, over the limit of {self.max_ratio:g} x. Larger batches, fewer epochs or a "
                 "smaller model train faster."
             )
-        return True, f"Trained in {seconds:.1f} s, within {words}."
+        if ratio > self.max_ratio:
+            return True, (
+                f"{cost}: over {self.max_ratio:g} x by less than the measurement's uncertainty, so "
+                "within the limit."
+            )
+        return True, f"{cost}, within {self.max_ratio:g} x."
 
 
 @dataclass(frozen=True)
 class Accuracy(Check):
     """Accuracy on the held-out test split: ``minimum``, or at most ``below_reference`` points under it."""
 
-    minimum: float | None = None
-    below_reference: float | None = None
+    minimum: float | None = setting(
+        None,
+        kind=float,
+        minimum=0,
+        maximum=1,
+        words="a fraction from 0 to 1 (0.97 for 97%)",
+        doc="at least this accuracy",
+    )
+    below_reference: float | None = setting(
+        None,
+        kind=float,
+        minimum=0,
+        maximum=100,
+        words="percentage points from 0 to 100",
+        doc="at most this many points under the reference's",
+    )
     kind: ClassVar[str] = "accuracy"
     name: ClassVar[str] = "Test accuracy"
     phase: ClassVar[Phase] = "train"
@@ -263,14 +292,8 @@ class Accuracy(Check):
 
     def __post_init__(self) -> None:
         if (self.minimum is None) == (self.below_reference is None):
-            raise CheckError(
+            raise SettingsError(
                 "give exactly one of minimum (a fraction, e.g. 0.97) and below_reference (points)"
-            )
-        if self.minimum is not None and not 0 <= self.minimum <= 1:
-            raise CheckError(f"minimum is a fraction between 0 and 1, not {self.minimum}")
-        if self.below_reference is not None and not 0 <= self.below_reference <= 100:
-            raise CheckError(
-                f"below_reference is in percentage points (0 to 100), not {self.below_reference}"
             )
 
     @property
@@ -313,34 +336,18 @@ KINDS: dict[str, type[Check]] = {
 }
 
 
-def make_check(table: dict[str, Any]) -> Check:
+def make_check(table: Any) -> Check:
     """Build a check from its assignment-file table, refusing unknown kinds and misspelt keys."""
-    settings = dict(table)
-    kind = settings.pop("kind", None)
+    kind = table.get("kind") if isinstance(table, dict) else None
     if kind not in KINDS:
-        raise CheckError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    cls = KINDS[kind]
-    allowed = [f.name for f in fields(cls)]
-    for key in settings:
-        if key not in allowed:
-            close = get_close_matches(key, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; allowed: {', '.join(allowed)}"
-            raise CheckError(f"unknown setting {key!r} for a {kind} check{hint}")
-    if "points" not in settings:
-        raise CheckError("points is required")
-    for key, value in settings.items():
-        if key != "expected" and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise CheckError(f"{key} must be a number, not {value!r}")
-    if settings["points"] < 0:
-        raise CheckError("points cannot be negative")
-    return cls(**settings)
+        raise SettingsError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+    return from_table(KINDS[kind], {key: value for key, value in table.items() if key != "kind"})
 
 
 __all__ = [
     "Accuracy",
     "Baseline",
     "Check",
-    "CheckError",
     "CheckResult",
     "Evidence",
     "LayerShapes",

@@ -241,7 +241,12 @@ def _grade(args: argparse.Namespace, console: Console) -> int:
     if args.provision:
         _ensure_dataset(args.dataset or task.dataset, args.data_dir, console)
     result = grade(
-        args.submission, assignment=task, dataset=args.dataset, data_dir=args.data_dir, console=console
+        args.submission,
+        assignment=task,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        console=console,
+        sandbox=args.sandbox,
     )
     render_grade(result, console)
     results, report = write_outputs(result, args.out or DEFAULT_OUT / result.submission)

@@ -1,14 +1,16 @@
-"""One submission's grade as plain data, and its Gradescope ``results.json``.
+"""One submission's grade as plain data, its Gradescope ``results.json``, and reading it back.
 
 The JSON follows Gradescope's autograder format: ``score``, ``execution_time``, ``output``,
 ``tests`` (``name``, ``score``, ``max_score``, ``status``, ``output``, ``visibility``) and
 ``leaderboard`` entries, with the grade's environment and timings under ``extra_data``.
+``Grade.to_gradescope`` writes it and ``Grade.from_gradescope`` reads it back, so the gradebook,
+the leaderboard and a class's resume logic all work on the same typed grade.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,9 @@ class Metrics:
     """What the grader measured itself, for leaderboards."""
 
     parameters: int | None = None
-    train_seconds: float | None = None
+    train_seconds: float | None = None  # wall time, as the student waited for it
+    train_cost: float | None = None  # the training clock's cost over the reference's (grader/timing.py)
+    train_noise: float | None = None  # that figure's relative uncertainty
     accuracy: float | None = None
     public_accuracy: float | None = None  # on the test set's public and private parts (grader.split)
     private_accuracy: float | None = None
@@ -52,6 +56,18 @@ class Grade:
     history: tuple[dict[str, float], ...] = ()  # per-epoch training logs, as the child reported them
     baseline: dict[str, Any] = field(default_factory=dict)  # the reference's figures it was measured against
     time_to_accuracy: dict[str, Any] = field(default_factory=dict)  # seeds, runs and score (grader.target)
+    training_clock: dict[str, Any] = field(default_factory=dict)  # what grader/timing.py measured
+    key: str = ""  # what a class run stored it under (grader.batch.keys); empty for a single grade
+
+    @classmethod
+    def refusal(cls, submission: str, problem: str, *, key: str = "") -> Grade:
+        """A submission that could not be graded as it stands (no assignment named, say): no
+        checks, no points, and the reason, so its student is told."""
+        return cls(submission, submission, "", "", "", (), 0.0, problem=problem, key=key)
+
+    @property
+    def refused(self) -> bool:
+        return not self.checks
 
     @property
     def score(self) -> float:
@@ -63,13 +79,16 @@ class Grade:
 
     @property
     def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
+        """Graded, with every check passed (a refusal has no checks and has not passed)."""
+        return bool(self.checks) and all(check.passed for check in self.checks)
 
     def summary(self) -> str:
         return f"{self.display_name}: {self.score:g} / {self.possible:g} points on {self.title}."
 
     def output(self) -> str:
         """The submission-wide message: the score, why grading stopped (if it did), notes."""
+        if self.refused:
+            return f"Not graded: {self.problem}"
         parts = [self.summary()]
         if self.problem:
             parts.append(self.problem)
@@ -84,9 +103,13 @@ class Grade:
             entries.append({"name": "Accuracy", "value": round(self.metrics.accuracy, 4)})
         if self.metrics.parameters is not None:
             entries.append({"name": "Parameters", "value": self.metrics.parameters, "order": "asc"})
-        if self.metrics.train_seconds is not None:
+        if self.metrics.train_cost is not None:
             entries.append(
-                {"name": "Training time (s)", "value": round(self.metrics.train_seconds, 2), "order": "asc"}
+                {
+                    "name": "Training cost (x reference)",
+                    "value": round(self.metrics.train_cost, 2),
+                    "order": "asc",
+                }
             )
         return entries
 
@@ -124,8 +147,54 @@ class Grade:
                 "baseline": self.baseline,
                 "history": list(self.history),
                 **({"time_to_accuracy": self.time_to_accuracy} if self.time_to_accuracy else {}),
+                **({"training_clock": self.training_clock} if self.training_clock else {}),
+                **({"key": self.key} if self.key else {}),
             },
         }
+
+    @classmethod
+    def from_gradescope(cls, results: dict[str, Any]) -> Grade:
+        """The grade a ``results.json`` holds (as ``to_gradescope`` wrote it); raises ``ValueError``
+        when it is not one."""
+        try:
+            extra = dict(results.get("extra_data") or {})
+            not_run = set(extra.get("not_run", ()))
+            checks = tuple(
+                CheckResult(
+                    str(test["name"]),
+                    float(test["max_score"]),
+                    float(test["score"]),
+                    "not run" if test["name"] in not_run else test["status"],
+                    str(test.get("output", "")),
+                )
+                for test in results.get("tests", ())
+            )
+            known = {item.name for item in fields(Metrics)}
+            metrics = Metrics(**{k: v for k, v in dict(extra.get("metrics") or {}).items() if k in known})
+            submission = str(extra["submission"])
+            return cls(
+                submission=submission,
+                display_name=str(extra.get("display_name", submission)),
+                assignment=str(extra.get("assignment", "")),
+                title=str(extra.get("title", "")),
+                dataset=str(extra.get("dataset", "")),
+                checks=checks,
+                execution_time=float(results.get("execution_time", 0.0)),
+                metrics=metrics,
+                timings=dict(extra.get("timings") or {}),
+                environment=dict(extra.get("environment") or {}),
+                problem=extra.get("problem"),
+                notes=tuple(extra.get("notes", ())),
+                model=dict(extra.get("model") or {}),
+                chose_name=bool(extra.get("display_name_chosen", False)),
+                history=tuple(dict(epoch) for epoch in extra.get("history", ())),
+                baseline=dict(extra.get("baseline") or {}),
+                time_to_accuracy=dict(extra.get("time_to_accuracy") or {}),
+                training_clock=dict(extra.get("training_clock") or {}),
+                key=str(extra.get("key", "")),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a grader results.json ({error!r})") from None
 
 
 def write_results(grade: Grade, out_dir: Path) -> Path:
@@ -133,3 +202,11 @@ def write_results(grade: Grade, out_dir: Path) -> Path:
     path = Path(out_dir) / RESULTS_FILE
     write_text_atomic(path, json.dumps(grade.to_gradescope(), indent=2) + "\n")
     return path
+
+
+def read_results(out_dir: Path) -> Grade | None:
+    """The grade stored in ``out_dir/results.json``, or None when there is none or it is unreadable."""
+    try:
+        return Grade.from_gradescope(json.loads((Path(out_dir) / RESULTS_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, AttributeError):
+        return None

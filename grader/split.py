@@ -19,9 +19,3 @@ def public_mask(count: int) -> np.ndarray:
     chosen = np.random.default_rng(SPLIT_SEED).permutation(count)[: round(count * PUBLIC_FRACTION)]
     mask[chosen] = True
     return mask
-
-
-def split_accuracies(correct: np.ndarray) -> tuple[float, float]:
-    """Accuracy on the public and on the private part, from one right/wrong flag per test image."""
-    mask = public_mask(len(correct))
-    return float(np.mean(correct[mask])), float(np.mean(correct[~mask]))

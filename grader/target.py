@@ -22,43 +22,10 @@ from typing import Any
 
 import numpy as np
 
-TARGET_KEYS = ("accuracy", "validation_fraction", "seeds")
+from grader.scoring import aggregate
+from grader.settings import Target
+
 HOLD_OUT_SEED = 20_251_122  # fixed, so every run, reference and student see the same split
-MAX_SEEDS = 10
-
-
-class TargetError(ValueError):
-    """A ``[target]`` table is wrong; the message names the key."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Train until ``accuracy`` on the held-out ``validation_fraction``, once per seed."""
-
-    accuracy: float
-    validation_fraction: float
-    seeds: tuple[int, ...]
-
-    @classmethod
-    def from_table(cls, table: dict[str, Any], *, default_seed: int) -> Target:
-        for key in table:
-            if key not in TARGET_KEYS:
-                raise TargetError(f"unknown key target.{key}; allowed: {', '.join(TARGET_KEYS)}.")
-        accuracy = table.get("accuracy")
-        fraction = table.get("validation_fraction", 0.1)
-        seeds = table.get("seeds", [default_seed])
-        if isinstance(accuracy, bool) or not isinstance(accuracy, int | float) or not 0 < accuracy <= 1:
-            raise TargetError("target.accuracy is required, a fraction above 0 and at most 1 (0.97 for 97%).")
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 0.5:
-            raise TargetError("target.validation_fraction must be a fraction above 0 and below 0.5.")
-        if (
-            not isinstance(seeds, list)
-            or not 1 <= len(seeds) <= MAX_SEEDS
-            or any(type(seed) is not int for seed in seeds)
-            or len(set(seeds)) != len(seeds)
-        ):
-            raise TargetError(f"target.seeds must be a list of 1 to {MAX_SEEDS} different whole numbers.")
-        return cls(float(accuracy), float(fraction), tuple(seeds))
 
 
 def hold_out(count: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -66,26 +33,6 @@ def hold_out(count: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(HOLD_OUT_SEED).permutation(count)
     held = max(1, round(count * fraction))
     return np.sort(order[held:]), np.sort(order[:held])
-
-
-def aggregate(seconds: Sequence[float]) -> float:
-    """MLPerf's score over runs: the mean without the fastest and slowest run (with 3 or more)."""
-    if not seconds:
-        raise ValueError("no runs to aggregate")
-    ordered = sorted(seconds)
-    kept = ordered[1:-1] if len(ordered) >= 3 else ordered
-    return float(np.mean(kept))
-
-
-def correct(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """One flag per image: its top score is the right class (a row with NaN or infinity: wrong)."""
-    finite = np.isfinite(scores).all(axis=1)
-    return finite & (np.argmax(np.nan_to_num(scores), axis=1) == labels)
-
-
-def accuracy_on(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Top-1 accuracy of class scores, as ``correct`` counts it."""
-    return float(np.mean(correct(scores, labels)))
 
 
 def training_split(

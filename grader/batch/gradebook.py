@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.atomic import write_text_atomic
-from grader.results import RESULTS_FILE
+from grader.results import Grade, read_results
 
 GRADEBOOK_FILE = "gradebook.csv"
 LEADING = ("student", "display_name", "assignment", "score", "possible")
@@ -23,47 +22,34 @@ TRAILING = ("accuracy", "public_accuracy", "private_accuracy", "parameters", "tr
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def read_stored(out: Path, name: str) -> dict[str, Any] | None:
-    """A student's stored results, or None when there are none (or they are unreadable)."""
-    try:
-        stored = json.loads((out / name / RESULTS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return stored if isinstance(stored, dict) else None
+def stored_grades(out: Path, names: Sequence[str]) -> dict[str, Grade | None]:
+    """Each student's stored grade (None where there is none yet)."""
+    return {name: read_results(out / name) for name in names}
 
 
-def passed(results: dict[str, Any] | None) -> bool:
-    """Graded, with every check passed."""
-    return bool(results and results.get("tests")) and all(
-        test.get("status") == "passed" for test in results["tests"]
-    )
-
-
-def rows(stored: dict[str, dict[str, Any] | None]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The gradebook's columns and rows for ``stored`` (student name to results, None if missing)."""
+def rows(stored: dict[str, Grade | None]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The gradebook's columns and rows for ``stored`` (student name to grade, None if missing)."""
     checks: list[str] = []
-    for results in stored.values():
-        for test in (results or {}).get("tests", []):
-            if test["name"] not in checks:
-                checks.append(test["name"])
+    for grade in stored.values():
+        for check in grade.checks if grade else ():
+            if check.name not in checks:
+                checks.append(check.name)
     table: list[dict[str, Any]] = []
-    for name, results in stored.items():
+    for name, grade in stored.items():
         row: dict[str, Any] = {"student": name}
-        if results is None:
+        if grade is None:
             row["problem"] = "not graded yet"
             table.append(row)
             continue
-        extra = results.get("extra_data", {})
-        metrics = extra.get("metrics", {})
         row |= {
-            "display_name": extra.get("display_name", name),
-            "assignment": extra.get("assignment", ""),
-            "score": results.get("score"),
-            "possible": sum(test.get("max_score", 0) for test in results.get("tests", [])),
-            "problem": extra.get("problem") or "",
+            "display_name": grade.display_name,
+            "assignment": grade.assignment,
+            "score": grade.score,
+            "possible": grade.possible,
+            "problem": grade.problem or "",
         }
-        row |= {test["name"]: test["score"] for test in results.get("tests", [])}
-        row |= {key: metrics.get(key) for key in TRAILING[:-1]}
+        row |= {check.name: check.score for check in grade.checks}
+        row |= {key: getattr(grade.metrics, key) for key in TRAILING[:-1]}
         table.append(row)
     return [*LEADING, *checks, *TRAILING], table
 
@@ -80,7 +66,7 @@ def _cell(value: Any) -> str:
 
 def write_gradebook(out: Path, names: Sequence[str]) -> Path:
     """``gradebook.csv`` in ``out`` for the students ``names``, written atomically."""
-    columns, table = rows({name: read_stored(out, name) for name in names})
+    columns, table = rows(stored_grades(out, names))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
@@ -94,7 +80,7 @@ def write_gradebook(out: Path, names: Sequence[str]) -> Path:
 def summary(out: Path, names: Sequence[str]) -> Group:
     """The class at a glance: a row per student (score, accuracy, parameters, training time),
     then why each student who lost points was stopped, one line each."""
-    _, table = rows({name: read_stored(out, name) for name in names})
+    _, table = rows(stored_grades(out, names))
     summary = Table(title=f"Class results ({out})")
     for column, justify in (
         ("student", "left"),

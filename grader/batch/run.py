@@ -1,9 +1,10 @@
 """Grading a class: plan (what changed since the last run), schedule, keep results as they come.
 
-Locally, ``jobs`` submissions are graded at once, each pinned to its own share of the cores
-(TensorFlow sizes its thread pools to them), so two grades on two cores do not fight over both;
-the reference is measured on the same share, so relative time limits stay fair. With a Dask
-scheduler address the same work goes to the cluster's workers instead.
+Locally, ``jobs`` submissions are graded at once, each pinned to its own share of
+``training.cores`` cores (grader/cores.py): a grade trains on the same number of cores, with the
+same threads, whether it runs alone or beside others, and its training is timed on the training
+clock (grader/timing.py), so neither its points nor its accuracy depend on ``--jobs``. With a
+Dask scheduler address the same work goes to the cluster's workers instead.
 
 Each result is written (atomically) as soon as it arrives, under a hash of the submission's
 content, its assignment and the environment: Ctrl-C or a crash loses only the grades in
@@ -14,27 +15,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import queue
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from grader.assignment import AssignmentError
+from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
 from grader.batch.discover import ClassError, find_submissions
-from grader.batch.gradebook import passed, read_stored, summary, write_gradebook
+from grader.batch.gradebook import stored_grades, summary, write_gradebook
 from grader.batch.keys import environment, folder_digest, grade_key
 from grader.batch.view import ClassView
 from grader.batch.work import Job, Outcome, grade_job
+from grader.cores import cpu_shares
 from grader.data import DataError
-from grader.grade import REPORT_FILE, resolve_assignment
-from grader.results import RESULTS_FILE
+from grader.grade import resolve_assignment, write_outputs
+from grader.results import Grade, read_results
 from grader.runner.sandbox import choose
 from grader.runner.supervisor import Cancellation
 from grader.submission import SubmissionError, read_submission
@@ -58,7 +59,7 @@ class ClassResult:
 
     @property
     def all_passed(self) -> bool:
-        return all(passed(read_stored(self.out, name)) for name in self.names)
+        return all(grade and grade.passed for grade in stored_grades(self.out, self.names).values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,16 +71,6 @@ class ClassResult:
             "interrupted": self.interrupted,
             "seconds": round(self.seconds, 2),
         }
-
-
-def cpu_shares(jobs: int) -> list[frozenset[int] | None]:
-    """One set of cores per concurrent grade: the available cores dealt out evenly."""
-    cores = sorted(os.sched_getaffinity(0))
-    if jobs <= 1:
-        return [None]
-    jobs = min(jobs, len(cores))
-    size = len(cores) // jobs
-    return [frozenset(cores[i * size : (i + 1) * size]) for i in range(jobs)]
 
 
 def grade_class(
@@ -106,19 +97,22 @@ def grade_class(
     if isolation.kind != "bubblewrap" and sandbox != "off":
         console.print(f"[bold yellow]Warning: no sandbox; {isolation.describe()}.[/bold yellow]")
     pending: list[tuple[Job, str]] = []
+    cores = 1  # each share holds the most any grade of the class trains on
     for folder in folders:
         job = Job(folder.resolve(), assignment, dataset, data_dir, cache_root, sandbox)
         try:
-            key = _key(job, isolation.kind)
+            task = _task(job)
+            key = grade_key(job.folder, task, job.data_dir, isolation.kind)
+            cores = max(cores, task.training.cores)
         except (SubmissionError, AssignmentError, DataError) as error:
             _store_refusal(out, job, str(error), _refusal_key(job, str(error), isolation.kind), result)
             continue
-        stored = read_stored(out, job.name)
-        if stored is not None and stored.get("extra_data", {}).get("key") == key:
+        stored = read_results(out / job.name)
+        if stored is not None and stored.key == key:
             result.kept.append(job.name)
         else:
             pending.append((job, key))
-    shares = cpu_shares(jobs) if scheduler is None else []
+    shares = cpu_shares(jobs, cores) if scheduler is None else []
     where = f"on {scheduler}" if scheduler else _describe_shares(shares)
     console.print(
         f"Class of {len(folders)}: {len(pending)} to grade {where}"
@@ -160,20 +154,18 @@ def render_class(result: ClassResult, console: Console) -> None:
         console.print("[yellow]Interrupted: run the same command again to grade the rest.[/yellow]")
 
 
-def _key(job: Job, sandbox_kind: str) -> str:
+def _task(job: Job) -> Assignment:
     task = resolve_assignment(read_submission(job.folder), job.assignment)
-    if job.dataset:
-        task = task.with_dataset(job.dataset)
-    return grade_key(job.folder, task, job.data_dir, sandbox_kind)
+    return task.with_dataset(job.dataset) if job.dataset else task
 
 
 def _locally(
     pending: list[tuple[Job, str]],
-    shares: list[frozenset[int] | None],
+    shares: list[frozenset[int]],
     cancellation: Cancellation,
     status: Callable[[str, str], None],
 ) -> Iterator[tuple[tuple[Job, str], Outcome]]:
-    free: queue.SimpleQueue[frozenset[int] | None] = queue.SimpleQueue()
+    free: queue.SimpleQueue[frozenset[int]] = queue.SimpleQueue()
     for share in shares:
         free.put(share)
 
@@ -222,11 +214,10 @@ def _keep(outcome: Outcome, job: Job, key: str, out: Path, result: ClassResult) 
     if outcome.status == "refused":
         _store_refusal(out, job, outcome.message, key, result)
         return
-    if outcome.status == "error" or outcome.results is None:
+    if outcome.status == "error" or outcome.grade is None:
         result.errors[job.name] = outcome.message
         return
-    outcome.results["extra_data"]["key"] = key
-    _write(out / job.name, outcome.results, outcome.report)
+    write_outputs(replace(outcome.grade, key=key), out / job.name)
     result.graded.append(job.name)
 
 
@@ -237,33 +228,19 @@ def _refusal_key(job: Job, message: str, sandbox_kind: str) -> str:
 
 def _store_refusal(out: Path, job: Job, message: str, key: str, result: ClassResult) -> None:
     """A submission that cannot be graded as it stands still gets results saying why."""
-    results = {
-        "score": 0,
-        "output": f"Not graded: {message}",
-        "tests": [],
-        "extra_data": {"submission": job.name, "display_name": job.name, "problem": message, "key": key},
-    }
-    _write(out / job.name, results, f"{job.name}: not graded.\n{message}\n")
+    write_outputs(Grade.refusal(job.name, message, key=key), out / job.name)
     result.refused.append(job.name)
 
 
-def _write(folder: Path, results: dict[str, Any], report: str) -> None:
-    write_text_atomic(folder / REPORT_FILE, report)
-    write_text_atomic(folder / RESULTS_FILE, json.dumps(results, indent=2) + "\n")  # last: it marks done
-
-
 def _line(outcome: Outcome) -> str:
-    if outcome.results is None:
+    if outcome.grade is None:
         return (
             f"{outcome.name}: {outcome.status}: {outcome.message.splitlines()[0] if outcome.message else ''}"
         )
-    tests = outcome.results.get("tests", [])
-    possible = sum(test.get("max_score", 0) for test in tests)
-    return f"{outcome.name}: {outcome.results['score']:g} / {possible:g} in {outcome.seconds:.0f} s"
+    return f"{outcome.name}: {outcome.grade.score:g} / {outcome.grade.possible:g} in {outcome.seconds:.0f} s"
 
 
-def _describe_shares(shares: list[frozenset[int] | None]) -> str:
-    if shares == [None]:
-        return "one at a time on every core"
-    per = len(next(iter(shares)) or ())
-    return f"{len(shares)} at a time, {per} core{'s' if per != 1 else ''} each"
+def _describe_shares(shares: list[frozenset[int]]) -> str:
+    per = len(shares[0])
+    at_once = "one at a time" if len(shares) == 1 else f"{len(shares)} at a time"
+    return f"{at_once}, {per} core{'s' if per != 1 else ''} each"

@@ -13,7 +13,6 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from grader.batch.gradebook import passed
 from grader.batch.work import Outcome
 from grader.progress import training_bar
 
@@ -56,7 +55,7 @@ class ClassView:
             self._done += 1
         self.progress.advance(self._task)
         mark = MARKS.get(outcome.status) or (
-            "[green]✓[/green]" if passed(outcome.results) else "[red]✗[/red]"
+            "[green]✓[/green]" if outcome.grade and outcome.grade.passed else "[red]✗[/red]"
         )
         self.console.print(mark, Text(line), highlight=False)
 

@@ -1,6 +1,6 @@
 """One submission of a class, graded where the scheduler put it: a thread of this process, or a
-Dask worker. It returns plain data (the results JSON and the report's text); the process that
-scheduled it writes them, so results never depend on a worker's disk."""
+Dask worker. It returns the grade as data; the process that scheduled it writes the files, so
+results never depend on a worker's disk."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from grader.assignment import AssignmentError
 from grader.data import DataError
 from grader.grade import StatusHandler, grade
-from grader.report import REPORT_WIDTH, report_text
+from grader.report import REPORT_WIDTH
+from grader.results import Grade
 from grader.runner.supervisor import Cancellation
 from grader.submission import SubmissionError
 
@@ -41,15 +41,14 @@ class Job:
 class Outcome:
     """How one submission's grading ended.
 
-    ``graded``: results and report to store; ``refused``: a usage problem with this submission
-    (no assignment named, say), stored too, so its student is told; ``error``: the grader failed,
+    ``graded``: a grade to store; ``refused``: a usage problem with this submission (no
+    assignment named, say), stored too, so its student is told; ``error``: the grader failed,
     nothing is stored and a rerun tries again."""
 
     name: str
     status: str
     seconds: float
-    results: dict[str, Any] | None = None
-    report: str = ""
+    grade: Grade | None = None
     message: str = ""
 
 
@@ -83,6 +82,4 @@ def grade_job(
             raise
         where = traceback.format_exc(limit=-3)
         return Outcome(job.name, "error", time.monotonic() - started, message=f"{error!r}\n{where}")
-    return Outcome(
-        job.name, "graded", time.monotonic() - started, result.to_gradescope(), report_text(result)
-    )
+    return Outcome(job.name, "graded", time.monotonic() - started, result)

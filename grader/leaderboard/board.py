@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from grader.batch.gradebook import read_stored
+from grader.results import Grade, read_results
 
 Phase = Literal["public", "final"]
 
@@ -67,22 +67,17 @@ def phase_at(deadline: datetime | None, now: datetime) -> Phase:
 def build_boards(results_dir: Path, *, deadline: datetime | None, now: datetime) -> list[Board]:
     """Boards for every assignment found in ``results_dir`` (a class's output folder)."""
     phase = phase_at(deadline, now)
-    by_assignment: dict[str, list[dict[str, Any]]] = {}
+    by_assignment: dict[str, list[Grade]] = {}
     for folder in sorted(p for p in results_dir.iterdir() if p.is_dir()):
-        stored = read_stored(results_dir, folder.name)
-        assignment = (stored or {}).get("extra_data", {}).get("assignment")
-        if stored is not None and assignment:
-            by_assignment.setdefault(assignment, []).append(stored)
-    return [_board(name, stored, phase) for name, stored in sorted(by_assignment.items())]
+        grade = read_results(folder)
+        if grade is not None and grade.assignment:
+            by_assignment.setdefault(grade.assignment, []).append(grade)
+    return [_board(name, grades, phase) for name, grades in sorted(by_assignment.items())]
 
 
-def _board(assignment: str, stored: list[dict[str, Any]], phase: Phase) -> Board:
-    entries = [_entry(results, phase) for results in stored]
-    baselines = {
-        extra["baseline"]["reference"]: extra["baseline"]
-        for extra in (results["extra_data"] for results in stored)
-        if extra.get("baseline")
-    }
+def _board(assignment: str, grades: list[Grade], phase: Phase) -> Board:
+    entries = [_entry(grade, phase) for grade in grades]
+    baselines = {grade.baseline["reference"]: grade.baseline for grade in grades if grade.baseline}
     entries += [_baseline_entry(figures, phase) for figures in baselines.values()]
     entries.sort(key=_order)
     ranked: list[Entry] = []
@@ -92,7 +87,7 @@ def _board(assignment: str, stored: list[dict[str, Any]], phase: Phase) -> Board
             rank += 1
             entry = Entry(**{**asdict(entry), "rank": rank, "history": entry.history})
         ranked.append(entry)
-    title = next((r["extra_data"].get("title") for r in stored if r["extra_data"].get("title")), assignment)
+    title = next((grade.title for grade in grades if grade.title), assignment)
     return Board(assignment, title, phase, tuple(ranked))
 
 
@@ -103,30 +98,28 @@ def _order(entry: Entry) -> tuple[float, float, float]:
     return (-entry.accuracy, entry.parameters or math.inf, entry.train_seconds or math.inf)
 
 
-def _entry(results: dict[str, Any], phase: Phase) -> Entry:
-    extra = results["extra_data"]
-    metrics = extra.get("metrics", {})
-    public, private = metrics.get("public_accuracy"), metrics.get("private_accuracy")
+def _entry(grade: Grade, phase: Phase) -> Entry:
+    metrics = grade.metrics
+    public, private = metrics.public_accuracy, metrics.private_accuracy
     return Entry(
-        name=public_name(extra),
+        name=public_name(grade),
         accuracy=private if phase == "final" else public,
         public_accuracy=public,
         private_accuracy=private,
-        parameters=metrics.get("parameters"),
-        train_seconds=metrics.get("train_seconds"),
-        score=results.get("score"),
-        possible=sum(test.get("max_score", 0) for test in results.get("tests", [])),
-        history=tuple(extra.get("history", ())),
+        parameters=metrics.parameters,
+        train_seconds=metrics.train_seconds,
+        score=grade.score,
+        possible=grade.possible,
+        history=grade.history,
     )
 
 
-def public_name(extra: dict[str, Any]) -> str:
+def public_name(grade: Grade) -> str:
     """The display name the student chose in submission.toml; without one, a stable pseudonym,
     since a folder's name is often the student's own."""
-    if extra.get("display_name_chosen") and extra.get("display_name"):
-        return str(extra["display_name"])
-    folder = str(extra.get("submission", ""))
-    return "anonymous " + hashlib.sha256(folder.encode()).hexdigest()[:6]
+    if grade.chose_name and grade.display_name:
+        return grade.display_name
+    return "anonymous " + hashlib.sha256(grade.submission.encode()).hexdigest()[:6]
 
 
 def _baseline_entry(figures: dict[str, Any], phase: Phase) -> Entry:

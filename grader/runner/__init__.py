@@ -24,9 +24,8 @@ class RunnerError(Exception):
 
 def describe_file(model_file: Path, *, timeout: float = DESCRIBE_TIMEOUT_S) -> ModelFacts:
     """Build ``build_model()`` from ``model_file`` in a sandboxed child and return its facts."""
-    from grader.assignment import Training
-    from grader.runner.limits import Limits
     from grader.runner.supervisor import PhaseFailed, Runner, Subject
+    from grader.settings import Limits, Training
 
     model_file = Path(model_file).resolve()
     if not model_file.is_file():

@@ -1,17 +1,27 @@
 """The runner: the child process that runs a submission's code, or a reference, for the grader.
 
     python -m grader.runner.child --messages-fd FD --work DIR --recipe NAME --max-epochs N \
-        --seed S (--model FILE | --reference NAME | --saved FILE)
+        --seed S --precision POLICY --threads T [--target-accuracy A] \
+        (--model FILE | --reference NAME | --saved FILE)
 
 Protocol, one JSON object per line. The grader sends commands on stdin:
-``{"command": "build" | "train" | "predict" | "stop"}``. The child answers on file descriptor FD
-with events: ``ready`` (after TensorFlow is imported, before any submission code runs),
-``built``, ``batch`` and ``epoch`` (progress), ``trained``, ``predicted`` or ``error``.
+``{"command": "build" | "train" | "predict" | "pace"}`` (and, while pacing, ``mark`` or
+``stop``); anything else ends the child. It answers on file descriptor FD with events:
+``ready`` (after TensorFlow is imported, before any submission code runs), ``built``, ``batch``
+and ``epoch`` (progress), ``trained``, ``predicted``, ``pacing``/``mark``/``paced`` or ``error``.
 Arrays travel as .npy files in DIR: ``x_train.npy`` and ``y_train.npy`` (uint8 images, integer
 labels) appear before ``train`` (with ``--target-accuracy``, also ``x_val.npy`` and ``y_val.npy``:
 the split held out of the training data that decides when to stop), ``x_test.npy`` before
 ``predict``, and the child writes ``predictions.npy``. After training it saves the model as
 ``model.keras``. Test labels never reach this process.
+
+``pace`` (only ever sent to a child that runs no submission code) trains the recipe's reference
+on ``x_pace.npy``/``y_pace.npy`` in a loop, beside a submission's training on the same cores,
+waiting after each step so that it takes about a quarter of them: the training clock
+(grader/timing.py) measures the submission's CPU time in steps of this pace-setter. ``mark`` answers with its steps and CPU time so far; ``stop`` ends the loop.
+
+TensorFlow runs ``--threads`` threads per pool (the cores the grade was given) with its ops made
+deterministic, so a model trains to the same weights whatever else the machine is doing.
 
 With ``--saved`` the child runs no submission code at all: ``build`` loads a trained model
 with Keras's safe mode (built-in layers only, no Lambda code, no custom objects), so the
@@ -29,6 +39,7 @@ import importlib.util
 import json
 import os
 import platform
+import select
 import sys
 import time
 import traceback
@@ -46,10 +57,33 @@ FIT_KEYS = ("batch_size", "epochs", "validation_split", "callbacks", "shuffle", 
 INPUT_SHAPE = (None, 28, 28, 1)
 PROGRESS_INTERVAL_S = 0.25
 PREDICT_BATCH = 256
+PACE_BATCH = 32  # the pace-setter's steps: small, so a window holds many of them
+PACE_WARM_STEPS = 8  # traced and warm before the first mark
+PACE_SAMPLE_S = 0.5  # CPU seconds between the samples the clock's noise figure is made of
+PACE_SHARE = 0.25  # of the cores the pace-setter takes: after each step it waits three times as long
 
 
 class SubmissionError(Exception):
     """The submission broke the contract; the message is for its author."""
+
+
+COMMANDS_FD = 0  # stdin, read unbuffered: a command waiting there is what select() sees
+
+
+def read_command() -> str | None:
+    """The next command from the grader (None at end of input). Read a byte at a time, so no
+    second command is ever left in a buffer where select() cannot see it."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(COMMANDS_FD, 1)
+        if not byte:
+            break
+        line += byte
+    try:
+        command = json.loads(line).get("command") if line.strip() else None
+    except (ValueError, AttributeError):
+        return None
+    return command if isinstance(command, str) else None
 
 
 class Channel:
@@ -75,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="float32", help="Keras dtype policy for every layer built")
     parser.add_argument(
         "--target-accuracy", type=float, help="stop once the held-out x_val.npy reaches this accuracy"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="TensorFlow threads per pool (0: TensorFlow's default)"
     )
     subject = parser.add_mutually_exclusive_group(required=True)
     subject.add_argument("--model", type=Path)
@@ -170,6 +207,7 @@ class Run:
         self.model: Any = None
         self.fit: dict[str, Any] = {}
         self.sparse = False
+        self.pace_model: Any = None
 
     # -- build ---------------------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
@@ -365,20 +403,83 @@ class Run:
         np.save(self.work / "predictions.npy", predictions, allow_pickle=False)
         return {"shape": list(predictions.shape)}
 
+    # -- pace ----------------------------------------------------------------------------------
+    def pace(self) -> dict[str, Any]:
+        """Train the recipe's reference in a loop until told to stop, answering ``mark`` with the
+        steps done and this process's CPU time; returns the totals and their samples."""
+        import keras
+
+        from reference import load
+
+        if self.model_file is not None:
+            raise SubmissionError("only a child that runs no submission code may pace.")
+        if self.pace_model is None:  # kept, so pacing again needs no new trace
+            training.set_precision(self.args.precision)
+            keras.utils.set_random_seed(self.args.seed)
+            self.pace_model = load(self.args.recipe).build_model()
+        model = self.pace_model
+        x = np.load(self.work / "x_pace.npy", allow_pickle=False).reshape(-1, 28, 28, 1)
+        labels = np.load(self.work / "y_pace.npy", allow_pickle=False)
+        y = np.eye(10, dtype="float32")[labels]
+        clock = _PaceClock(self.channel)
+        model.fit(
+            x.astype("float32") / 255.0, y, batch_size=PACE_BATCH, epochs=10**6, verbose=0, callbacks=[clock]
+        )
+        return clock.totals()
+
+
+class _PaceClock:
+    """The pace-setter's callback: counts steps, says ``pacing`` once warm, answers ``mark`` and
+    stops training on ``stop`` (both read from stdin between steps)."""
+
+    def __new__(cls, channel: Channel) -> Any:
+        import keras
+
+        class PaceClock(keras.callbacks.Callback):
+            def __init__(self) -> None:
+                super().__init__()
+                self.steps = 0
+                self.samples: list[tuple[int, float]] = []
+                self.last = time.process_time()
+
+            def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+                self.steps += 1
+                cpu = time.process_time()
+                step, self.last = cpu - self.last, cpu
+                if self.steps == PACE_WARM_STEPS:
+                    channel.send("pacing", steps=self.steps, cpu=cpu)
+                if self.steps < PACE_WARM_STEPS:
+                    return
+                if not self.samples or cpu - self.samples[-1][1] >= PACE_SAMPLE_S:
+                    self.samples.append((self.steps, cpu))
+                pause = step * (1 / PACE_SHARE - 1)  # a share set by waiting, which no scheduler overrides
+                if select.select([COMMANDS_FD], [], [], pause)[0]:
+                    if read_command() == "mark":
+                        channel.send("mark", steps=self.steps, cpu=cpu, samples=self.samples)
+                        self.samples = [(self.steps, cpu)]
+                    else:
+                        self.model.stop_training = True
+                self.last = time.process_time()
+
+            def totals(self) -> dict[str, Any]:
+                return {"steps": self.steps, "cpu": time.process_time(), "samples": self.samples}
+
+        return PaceClock()
+
 
 def _target_callback(x_val: np.ndarray, y_val: np.ndarray, target: float) -> Any:
     """After each epoch: accuracy on the held-out split (logged as ``target_accuracy``); stop at target."""
     import keras
 
-    from grader.target import accuracy_on
+    from grader.scoring import accuracy
 
     class StopAtTarget(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             scores = np.asarray(self.model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0), "float32")
-            accuracy = accuracy_on(scores.reshape(len(y_val), -1), y_val)
+            reached = accuracy(scores.reshape(len(y_val), -1), y_val)
             if logs is not None:
-                logs["target_accuracy"] = accuracy
-            if accuracy >= target:
+                logs["target_accuracy"] = reached
+            if reached >= target:
                 self.model.stop_training = True
 
     return StopAtTarget()
@@ -420,6 +521,15 @@ def _progress_callback(channel: Channel) -> Any:
     return Progress()
 
 
+def _fix_threads(tf: Any, threads: int) -> None:
+    """The same thread count and deterministic ops in every run, so the same model trains to the
+    same weights whatever else the machine is doing (before TensorFlow starts its runtime)."""
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.experimental.enable_op_determinism()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     channel = Channel(args.messages_fd)
@@ -427,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import tensorflow as tf
 
+    _fix_threads(tf, args.threads)
     channel.send(
         "ready",
         tensorflow=tf.__version__,
@@ -440,11 +551,9 @@ def main(argv: list[str] | None = None) -> int:
         "build": (run.build, "built"),
         "train": (run.train, "trained"),
         "predict": (run.predict, "predicted"),
+        "pace": (run.pace, "paced"),
     }
-    for line in sys.stdin:
-        command = json.loads(line).get("command")
-        if command not in phases:
-            return 0
+    while (command := read_command()) in phases:
         action, event = phases[command]
         try:
             channel.send(event, **action())

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from grader.apt import apt_install
-from grader.runner.limits import MB, Limits
+from grader.settings import MB, Limits
 
 MODES = ("auto", "required", "off")
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
@@ -66,7 +66,19 @@ class Sandbox:
         for folder in HIDDEN_DIRS:
             if Path(folder).is_dir():
                 wrapped += ["--tmpfs", folder]
-        wrapped += ["--proc", "/proc", "--dev", "/dev", "--bind", str(work / "tmp"), "/tmp"]  # disk, not RAM
+        scratch = str(work / "tmp")  # on disk, not RAM, where every byte written counts (limits.disk_mb)
+        wrapped += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--bind",
+            scratch,
+            "/tmp",
+            "--bind",
+            scratch,
+            "/dev/shm",
+        ]
         for device in sorted(glob.glob("/dev/nvidia*")):  # a GPU, where the machine has one
             wrapped += ["--dev-bind", device, device]
         paths = [Path(p).resolve() for p in readable]
@@ -129,9 +141,9 @@ def install_bubblewrap() -> str:
 
 
 def limit_resources(limits: Limits, cpus: frozenset[int] | None = None) -> Callable[[], None]:
-    """A ``preexec_fn`` setting the kernel's limits every child gets, sandboxed or not (memory and
-    process counts are the watchdog's: see ``grader.runner.watchdog``), and pinning it to ``cpus``
-    when a class is graded several at a time (TensorFlow sizes its thread pools to that set)."""
+    """A ``preexec_fn`` setting the kernel's limits every child gets, sandboxed or not (memory,
+    process counts, disk writes and cores are the watchdog's: see ``grader.runner.watchdog``),
+    and pinning it to ``cpus`` (the grade's own cores)."""
     file_bytes = limits.file_mb * MB
 
     def apply() -> None:

@@ -5,6 +5,9 @@
         trained = child.train(x_train, y_train)
         scores = child.predict(x_test)
 
+A child that runs no submission code can also pace (``pace``, ``mark``, ``stop_pacing``): train
+the reference beside another child's training, for the training clock (grader/timing.py).
+
 Every phase has a deadline on the grader's clock; a child that misses it, dies, or says
 something malformed is stopped (its whole process group) and the phase fails with a message
 for the student, followed by the tail of what the child printed.
@@ -30,16 +33,18 @@ from typing import Any
 
 import numpy as np
 
-from grader.assignment import Training
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
 from grader.runner.files import UnsafeFile, read_array, write_array
-from grader.runner.limits import MB, Limits
 from grader.runner.sandbox import Sandbox, choose, limit_resources
-from grader.runner.watchdog import Watchdog
+from grader.runner.watchdog import Watchdog, tree
+from grader.settings import MB, Limits, Training
+from grader.timing import PaceMark
 
 SAVED_MODEL = "model.keras"
 MAX_MESSAGE_BYTES = 4 << 20
+PACE_TIMEOUT_S = 120.0  # to build and trace the pace-setter, or to answer a mark
+EXIT_WAIT_S = 10.0  # for every process of a killed child to be gone
 LOG_TAIL_LINES = 12
 LOG_TAIL_BYTES = 64 << 10
 EventHandler = Callable[[dict[str, Any]], None]
@@ -155,7 +160,8 @@ class Cancellation:
 @dataclass(eq=False)
 class Runner:
     """One child process for one subject; use as a context manager so it is always stopped.
-    ``cpus`` pins the child to those cores; ``cancellation`` can stop it from another thread."""
+    ``cpus`` pins the child to those cores (one TensorFlow thread per core); ``cancellation`` can
+    stop it from another thread."""
 
     subject: Subject
     recipe: str
@@ -230,6 +236,8 @@ class Runner:
             str(self.training.seed),
             "--precision",
             self.training.precision,
+            "--threads",
+            str(len(self.cpus or ())),
             *(["--target-accuracy", repr(self.target)] if self.target is not None else []),
             *subject,
         ]
@@ -250,22 +258,26 @@ class Runner:
         os.close(write_fd)
         self._events: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
-        self._watchdog = Watchdog(self._process.pid, self.limits, self._log.fileno(), self._kill).start()
+        self._watchdog = Watchdog(
+            self._process.pid, self.limits, self._log.fileno(), self._kill, self.cpus
+        ).start()
+        if self.cancellation is not None and self.cancellation.cancelled:
+            self._kill()  # cancelled while it was starting: its first wait fails at once
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
-        """Kill the child and all it started, at once (safe to call twice). No grace period: a child
-        that lied about finishing a phase must not get a few more seconds to make it true."""
+        """Kill the child and all it started, at once, and return once every one of its processes
+        is gone (safe to call twice). No grace period: a child that lied about finishing a phase
+        must not get a few more seconds to make it true."""
         process = self._process
         assert process is not None
         if self._log.closed:
             return
-        if process.poll() is None:
-            self._kill()
-            process.wait()
+        self._kill()
+        process.wait()
         self._watchdog.stop()
         if process.stdin:
             process.stdin.close()
@@ -275,8 +287,13 @@ class Runner:
 
     def kill(self) -> None:
         """Kill the child from any thread; the phase waiting on it then fails."""
-        if self._process is not None and self._process.poll() is None:
+        if self._process is not None:
             self._kill()
+
+    def cpu_seconds(self) -> float:
+        """CPU time the child's whole process tree has used so far (read from /proc now)."""
+        assert self._process is not None
+        return self._watchdog.usage_now().cpu_seconds
 
     # -- phases ----------------------------------------------------------------------------------
     def build(self) -> Built:
@@ -346,6 +363,23 @@ class Runner:
             raise self._failed("predict", f"predictions are {predictions.dtype}, not numbers.")
         return predictions
 
+    def pace(self, x_train: np.ndarray, y_train: np.ndarray) -> PaceMark:
+        """Start pacing: train the reference on these images until ``stop_pacing``; returns once it
+        is warm. Only for a child that runs no submission code."""
+        write_array(self.work / "x_pace.npy", x_train)
+        write_array(self.work / "y_pace.npy", y_train)
+        self._send("pace")
+        return PaceMark.from_event(self._await("pace", "pacing", PACE_TIMEOUT_S, "starting to pace", ""))
+
+    def mark(self) -> PaceMark:
+        """The pace-setter's steps and CPU time now, with its samples since the last mark."""
+        self._send("mark")
+        return PaceMark.from_event(self._await("pace", "mark", PACE_TIMEOUT_S, "pacing", ""))
+
+    def stop_pacing(self) -> PaceMark:
+        self._send("stop")
+        return PaceMark.from_event(self._await("pace", "paced", PACE_TIMEOUT_S, "pacing", ""))
+
     # -- plumbing ------------------------------------------------------------------------------
     def _read(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as stream:
@@ -357,10 +391,19 @@ class Runner:
         self._events.put(None)
 
     def _kill(self) -> None:
-        """Stop the child's whole process group; under bubblewrap that ends its PID namespace too."""
+        """Kill every process of the child's tree and its process group, then wait until none is
+        left. Under bubblewrap the sandbox's inner processes are in a session of their own and die
+        only after the outer one, so they are killed by name (pid), not only by group."""
         assert self._process is not None
+        doomed = tree(self._process.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._process.pid, signal.SIGKILL)
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + EXIT_WAIT_S
+        while any(_alive(pid) for pid in doomed if pid != self._process.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def _send(self, command: str) -> None:
         assert self._process is not None and self._process.stdin is not None
@@ -446,6 +489,15 @@ def _runtime_paths() -> list[Path]:
         Path(grader.__file__).parent,
         Path(reference.__file__).parent,
     ]
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (a zombie has ended; only its exit status is left)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _signal_name(number: int) -> str:

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from grader.settings import PRECISIONS
+
 STEPS_PER_EXECUTION = 64
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
 

@@ -1,9 +1,11 @@
-"""Watch a child's whole process tree for memory, process count and output size.
+"""Watch a child's whole process tree: memory, processes, output, disk writes and its cores.
 
 The kernel cannot enforce these for us everywhere: ``RLIMIT_AS`` breaks TensorFlow (it reserves
-far more address space than it uses), and ``RLIMIT_NPROC`` does not bind root, which is what a
-sandboxed child is outside its namespace. So the grader polls ``/proc`` on its own clock, keeps
-the peaks, and stops the child the moment one limit is passed, saying which.
+far more address space than it uses), ``RLIMIT_NPROC`` does not bind root, which is what a
+sandboxed child is outside its namespace, ``RLIMIT_FSIZE`` limits one file but not their total,
+and a CPU affinity mask is a request any process may widen. So the grader polls ``/proc`` on its
+own clock, keeps the peaks, and stops the child the moment one limit is passed, saying which.
+The same walk gives the tree's CPU time, which the training clock (grader/timing.py) reads.
 """
 
 from __future__ import annotations
@@ -13,25 +15,29 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from grader.runner.limits import MB, Limits
+from grader.settings import MB, Limits
 
 POLL_S = 0.1
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 HELPERS = frozenset({b"bwrap"})  # the sandbox's own processes are not the submission's
 
 
 @dataclass(frozen=True)
 class Usage:
-    """What a process tree holds at one instant."""
+    """What a process tree holds, has used and has written at one instant."""
 
     memory_bytes: int = 0
     processes: int = 0
+    cpu_seconds: float = 0.0  # of every process alive in it and every one it has reaped
+    written_bytes: int = 0  # to disk, by the same count
+    cores: frozenset[int] = frozenset()  # every core any of its processes may run on
 
 
-def usage(root: int) -> Usage:
-    """Resident memory and live processes of ``root`` and all its descendants (sandbox helpers aside)."""
+def _table() -> tuple[dict[int, list[int]], dict[int, tuple[bytes, bytes, int, int]]]:
+    """Every process's children, and its name, state, resident pages and CPU ticks."""
     children: dict[int, list[int]] = {}
-    stats: dict[int, tuple[bytes, bytes, int]] = {}
+    stats: dict[int, tuple[bytes, bytes, int, int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -44,30 +50,97 @@ def usage(root: int) -> Usage:
         fields = tail.split()
         pid = int(entry.name)
         children.setdefault(int(fields[1]), []).append(pid)
-        stats[pid] = (head.partition(b"(")[2], fields[0], int(fields[21]))
-    memory = processes = 0
+        ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+        stats[pid] = (head.partition(b"(")[2], fields[0], int(fields[21]), ticks)
+    return children, stats
+
+
+def tree(root: int) -> list[int]:
+    """``root`` and every process descended from it, as they are now."""
+    children, _ = _table()
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, ()))
+    return found
+
+
+def usage(root: int) -> Usage:
+    """Resident memory, live processes (sandbox helpers aside), CPU time, bytes written to disk and
+    allowed cores of ``root`` and all its descendants. A process's reaped children are counted in
+    its own totals (``cutime``, ``/proc/PID/io``), so summing the live tree counts everything once."""
+    children, stats = _table()
+    memory = processes = ticks = written = 0
+    cores: set[int] = set()
     pending = [root]
     while pending:
         pid = pending.pop()
         if pid in stats:
-            name, state, rss = stats[pid]
+            name, state, rss, used = stats[pid]
             memory += rss * PAGE_BYTES
+            ticks += used
             processes += name not in HELPERS and state != b"Z"
+            if state != b"Z":
+                written += _written(pid)
+                cores |= _allowed_cores(pid)
         pending.extend(children.get(pid, ()))
-    return Usage(memory, processes)
+    return Usage(memory, processes, ticks / TICKS, written, frozenset(cores))
+
+
+def _written(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/io", "rb") as io:
+            for line in io:
+                if line.startswith(b"write_bytes:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _allowed_cores(pid: int) -> set[int]:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Cpus_allowed_list:"):
+                    return parse_cores(line.split(b":", 1)[1].decode())
+    except (OSError, ValueError):
+        pass
+    return set()
+
+
+def parse_cores(text: str) -> set[int]:
+    """``0-2,5`` as {0, 1, 2, 5}."""
+    cores: set[int] = set()
+    for part in text.strip().split(","):
+        if part:
+            first, _, last = part.partition("-")
+            cores.update(range(int(first), int(last or first) + 1))
+    return cores
 
 
 class Watchdog:
-    """Polls one child's tree until stopped; calls ``on_trip`` once when a limit is passed."""
+    """Polls one child's tree until stopped; calls ``on_trip`` once when a limit is passed.
+    ``cores`` are the cores the child was pinned to; widening its affinity beyond them trips too."""
 
-    def __init__(self, pid: int, limits: Limits, output_fd: int, on_trip: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        pid: int,
+        limits: Limits,
+        output_fd: int,
+        on_trip: Callable[[], None],
+        cores: frozenset[int] | None = None,
+    ) -> None:
         self.pid = pid
         self.limits = limits
         self.output_fd = output_fd
         self.on_trip = on_trip
+        self.cores = cores
         self.tripped: str | None = None  # why it stopped the child, for the student
         self.tripped_limit = ""  # the assignment key of that limit
         self.peak = Usage()
+        self.last = Usage()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pid}", daemon=True)
 
@@ -77,12 +150,16 @@ class Watchdog:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def _watch(self) -> None:
         while not self._stop.wait(POLL_S):
             if self.poll():
                 return
+
+    def usage_now(self) -> Usage:
+        return usage(self.pid)
 
     def poll(self) -> bool:
         """Look at the tree once now, stopping the child if it is past a limit; True once tripped.
@@ -93,8 +170,13 @@ class Watchdog:
         if self.tripped:
             return True
         now = usage(self.pid)
+        if now.processes:
+            self.last = now
         self.peak = Usage(
-            max(self.peak.memory_bytes, now.memory_bytes), max(self.peak.processes, now.processes)
+            max(self.peak.memory_bytes, now.memory_bytes),
+            max(self.peak.processes, now.processes),
+            max(self.peak.cpu_seconds, now.cpu_seconds),
+            max(self.peak.written_bytes, now.written_bytes),
         )
         found = self.check(now)
         if found:
@@ -112,6 +194,14 @@ class Watchdog:
         if now.processes > limits.processes:
             ran = f"ran {now.processes} processes at once"
             return "limits.processes", f"{ran}; the limit is {limits.processes} (limits.processes)"
+        if now.written_bytes > limits.disk_mb * MB:
+            wrote = f"wrote {now.written_bytes / MB:,.0f} MB to disk"
+            return "limits.disk_mb", f"{wrote}; the limit is {limits.disk_mb:,} MB in all (limits.disk_mb)"
+        if self.cores is not None and now.cores - self.cores:
+            return "training.cores", (
+                f"moved onto cores it was not given ({_cores(now.cores)}; it runs on {_cores(self.cores)}), "
+                "which would take them from other grades (training.cores)"
+            )
         try:
             printed = os.fstat(self.output_fd).st_size
         except OSError:
@@ -120,3 +210,7 @@ class Watchdog:
             said = f"printed {printed / MB:,.0f} MB of output"
             return "limits.output_mb", f"{said}; the limit is {limits.output_mb:,} MB (limits.output_mb)"
         return None
+
+
+def _cores(cores: frozenset[int]) -> str:
+    return ", ".join(str(core) for core in sorted(cores))

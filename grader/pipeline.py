@@ -1,0 +1,418 @@
+"""Grading as phases: build, gate, train, verify, predict, time to target, time, score.
+
+Each phase takes the grade's ``Context`` (what is fixed: the assignment, the data, the children)
+and its ``Progress`` (what has been found so far), and either adds to the progress or raises
+``PhaseFailure``. ``execute`` runs them in order and is the one place where a failure becomes
+the grade's problem, its log and the checks it left unscored, the way nox's
+``SessionRunner.execute`` is the one place where an exception becomes a session's status.
+
+The children are behind the small ``Child`` protocol, so tests drive every branch with stand-ins
+in milliseconds; ``grader.grade`` gives the pipeline real ones.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from grader.assignment import Assignment
+from grader.checks import Baseline, Check, CheckResult, Evidence
+from grader.data import Dataset
+from grader.model_facts import ModelFacts
+from grader.results import Metrics
+from grader.runner.files import UnsafeFile, copy_file
+from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Trained
+from grader.scoring import accuracy, score_test
+from grader.settings import MB
+from grader.target import Run, describe, training_split
+from grader.timing import Cost, PaceMark, Timing, timed_training
+
+MAX_HISTORY_KEYS = 8
+EventHandler = Callable[[dict[str, Any]], None]
+StatusHandler = Callable[[str], None]
+
+
+class Child(Protocol):
+    """A runner child as the pipeline uses it (grader.runner.supervisor.Runner)."""
+
+    work: Path
+    on_event: EventHandler | None
+
+    def wait_ready(self) -> None: ...
+    def build(self) -> Built: ...
+    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Trained: ...
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+    def cpu_seconds(self) -> float: ...
+    def pace(self, x: np.ndarray, y: np.ndarray) -> PaceMark: ...
+    def stop_pacing(self) -> PaceMark: ...
+    def stop(self) -> None: ...
+    def __enter__(self) -> Child: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class PhaseFailure(Exception):
+    """A phase could not go on. ``reason`` is why the checks without a result were not run;
+    ``problem`` and ``log`` are for the student; ``results`` are checks it did settle."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        problem: str | None = None,
+        log: str = "",
+        results: Mapping[Check, CheckResult] | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.problem = problem
+        self.log = log
+        self.results = dict(results or {})
+
+
+class Finished(PhaseFailure):
+    """Nothing is left to grade (an assignment without training checks): not a failure."""
+
+    def __init__(self) -> None:
+        super().__init__("nothing left to check")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one grade runs with: fixed from its first phase to its last."""
+
+    task: Assignment
+    data: Dataset
+    runner: Child  # started and ready; runs the submission's code
+    verifier: Child  # started; runs none of it: paces training, loads the trained model, predicts
+    another_runner: Callable[[int], Child]  # a fresh runner for another seed (time to accuracy)
+    baseline: Callable[[], Baseline]  # the reference's figures, measured or cached
+    display: Callable[[str], AbstractContextManager[EventHandler]]  # a progress display while training
+    on_status: StatusHandler = lambda status: None
+    label: str = "submission"
+
+    def checks(self, phase: str) -> list[Check]:
+        return [check for check in self.task.checks if check.phase == phase]
+
+
+@dataclass
+class Progress:
+    """Where a grade has got to; ``execute`` turns it into the checks' results whatever happened."""
+
+    results: dict[Check, CheckResult] = field(default_factory=dict)
+    problem: str | None = None
+    log: str = ""
+    notes: list[str] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=dict)  # optimizer, learning rate and loss as built
+    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logs the child reported
+    metrics: Metrics = field(default_factory=Metrics)
+    baseline: Baseline | None = None
+    built: Built | None = None
+    trained: Trained | None = None
+    costs: list[Cost] = field(default_factory=list)  # the training clock, one per run
+    runs: list[Run] = field(default_factory=list)  # time to accuracy: one per seed
+    missed: str = ""  # why time to accuracy failed, if it did
+    test_scores: np.ndarray | None = None  # the trained model's outputs on the test images
+    unpredicted: PhaseFailed | None = None  # why there are none
+    cpu_before_build: float = 0.0
+    training_started: float | None = None  # when the child reported its first epoch beginning
+
+    @property
+    def timing(self) -> Timing | None:
+        return Timing.of(self.costs) if self.costs else None
+
+
+Phase = Callable[[Context, Progress], None]
+
+
+def execute(context: Context, phases: tuple[Phase, ...] | None = None) -> Progress:
+    """Run ``phases`` (all of them by default) in order; the first failure ends the run, and every
+    check without a result is marked not run with the failure's reason."""
+    progress = Progress()
+    reason = ""
+    try:
+        for phase in phases or PHASES:
+            phase(context, progress)
+    except PhaseFailure as failure:
+        progress.problem = failure.problem or progress.problem
+        progress.log = failure.log or progress.log
+        progress.results.update(failure.results)
+        reason = failure.reason
+    for check in context.task.checks:
+        if check not in progress.results:
+            progress.results[check] = check.not_run(reason)
+    return progress
+
+
+# -- the phases --------------------------------------------------------------------------------
+def build(context: Context, progress: Progress) -> None:
+    """Import the submission and build its model in the runner; its facts and the compile settings."""
+    context.on_status("building")
+    progress.cpu_before_build = context.runner.cpu_seconds()
+    try:
+        built = context.runner.build()
+    except PhaseFailed as failure:
+        where = f" ({failure.where})" if failure.where else ""
+        raise PhaseFailure(
+            "the model did not build (see above).",
+            problem=f"The model did not build: {failure.message}{where}",
+            log=failure.log,
+        ) from None
+    if built.compiled_by == "assignment":
+        progress.notes.append(
+            f"build_model() returned an uncompiled model; it was compiled with the assignment's "
+            f"{built.optimizer} and {built.loss}."
+        )
+    progress.notes.extend(built.notes)
+    progress.model = {"optimizer": built.optimizer, "learning_rate": built.learning_rate, "loss": built.loss}
+    progress.built = built
+    progress.metrics = Metrics(parameters=built.facts.total_params)
+
+
+def gate(context: Context, progress: Progress) -> None:
+    """The cheap checks on the built model's facts; training only if the gating ones pass."""
+    assert progress.built is not None
+    progress.baseline = context.baseline() if context.task.needs_baseline else None
+    cheap = context.checks("build")
+    evidence = Evidence(facts=progress.built.facts, baseline=progress.baseline)
+    for check in cheap:
+        progress.results[check] = check.run(evidence)
+    if not context.checks("train"):
+        raise Finished
+    blocking = [check.name for check in cheap if check.gates and not progress.results[check].passed]
+    if blocking and not context.task.train_despite_failures:
+        raise PhaseFailure(f"training was skipped because {_join(blocking)} failed.")
+
+
+def train(context: Context, progress: Progress) -> None:
+    """Train the submission on the training split while the verifier paces it (the training clock)."""
+    task, runner = context.task, context.runner
+    try:
+        context.verifier.wait_ready()  # before training starts, so its start-up never competes with it
+    except PhaseFailed as failure:
+        raise RuntimeError(f"the grader's verifier did not start: {failure.message}\n{failure.log}") from None
+    context.on_status("training")
+    x, y, validation = training_split(task.target, context.data.x_train, context.data.y_train)
+    with context.display(context.label) as display:
+        runner.on_event = _recording(display, progress, context.on_status, task.training.max_epochs)
+        try:
+            trained, cost = timed_training(
+                runner, context.verifier, x, y, validation, cpu_from=progress.cpu_before_build
+            )
+        except PhaseFailed as failure:
+            stopped = {
+                check: CheckResult(check.name, check.points, 0.0, "failed", failure.message)
+                for check in context.checks("train")
+                if check.kind == "training_time" and failure.limit == "training.time_limit_s"
+            }
+            raise PhaseFailure(
+                "training did not finish (see above).",
+                problem=f"Training stopped: {failure.message}",
+                log=failure.log,
+                results=stopped,
+            ) from None
+    if math.isnan(trained.final.get("loss", 0.0)):
+        progress.notes.append(
+            "The training loss became NaN (not a number): training diverged, and the model's outputs "
+            "are probably NaN too. A lower learning rate, or a loss that matches the output layer, usually fixes it."
+        )
+    progress.notes.append(
+        f"Trained for {trained.epochs} epoch{'' if trained.epochs == 1 else 's'} in {trained.seconds:.1f} s."
+    )
+    progress.trained = trained
+    progress.costs = [cost]
+    progress.metrics = replace(progress.metrics, train_seconds=trained.seconds)
+
+
+def verify(context: Context, progress: Progress) -> None:
+    """Load the trained model in the verifier (no submission code) and check it is the model built."""
+    assert progress.built is not None
+    context.on_status("evaluating")
+    try:
+        loaded = load_trained(context.runner, context.verifier, context.task)
+    except PhaseFailed as failure:
+        raise PhaseFailure(
+            "the trained model could not be checked (see above).",
+            problem=f"The trained model could not be checked: {failure.message}",
+            log=failure.log,
+        ) from None
+    if not same_model(loaded.facts, progress.built.facts):
+        evidence = Evidence(facts=loaded.facts, baseline=progress.baseline)
+        progress.metrics = Metrics(parameters=loaded.facts.total_params)
+        raise PhaseFailure(
+            "the trained model is not the model that was built (see above).",
+            problem=(
+                f"The trained model ({loaded.facts.total_params:,} parameters) is not the model "
+                f"build_model() reported ({progress.built.facts.total_params:,} parameters); the checks "
+                "use the trained model."
+            ),
+            results={check: check.run(evidence) for check in context.checks("build")},
+        )
+
+
+def predict(context: Context, progress: Progress) -> None:
+    """The verifier's outputs on the test images, kept for ``score`` (later runs of time to accuracy
+    load other models into the verifier)."""
+    try:
+        progress.test_scores = context.verifier.predict(context.data.x_test)
+    except PhaseFailed as failure:
+        progress.unpredicted = failure
+
+
+def time_to_target(context: Context, progress: Progress) -> None:
+    """With a ``[target]``: every seed's run, each verified on the held-out split (grader/target.py)."""
+    target = context.task.target
+    if target is None:
+        return
+    assert progress.built is not None and progress.trained is not None
+    x, y, validation = training_split(target, context.data.x_train, context.data.y_train)
+    assert validation is not None
+    seeds = target.seeds
+    runs = [_verified(target.accuracy, seeds[0], progress.trained, context.verifier, *validation)]
+    for number, seed in enumerate(seeds[1:], 2):
+        if not runs[-1].reached:
+            break  # one miss fails the check: the other seeds would only cost time
+        context.on_status(f"training, run {number}/{len(seeds)} (seed {seed})")
+        try:
+            with context.another_runner(seed) as runner:
+                cpu_from = runner.cpu_seconds()
+                runner.build()
+                again, cost = timed_training(runner, context.verifier, x, y, validation, cpu_from=cpu_from)
+                loaded = load_trained(runner, context.verifier, context.task)
+        except PhaseFailed as failure:
+            runs.append(Run(seed, 0.0, 0, None, False, f"Seed {seed}: {failure.message}"))
+            continue
+        if not same_model(loaded.facts, progress.built.facts):
+            problem = f"Seed {seed} trained a different model than seed {seeds[0]}."
+            runs.append(Run(seed, again.seconds, again.epochs, None, False, problem))
+            continue
+        runs.append(_verified(target.accuracy, seed, again, context.verifier, *validation))
+        progress.costs.append(cost)
+    progress.runs = runs
+    progress.notes.append(describe(target, runs))
+    progress.missed = next((run.problem for run in runs if not run.reached), "")
+
+
+def time_training(context: Context, progress: Progress) -> None:
+    """The training-time check, on the training clock's figures for every run."""
+    timing = progress.timing
+    assert progress.built is not None and timing is not None
+    if progress.baseline is not None and progress.baseline.timing is not None:
+        ratio, _ = timing.ratio(progress.baseline.timing)
+        progress.metrics = replace(progress.metrics, train_cost=round(ratio, 4), train_noise=timing.noise)
+    if progress.missed:
+        progress.metrics = replace(progress.metrics, train_cost=None)
+    evidence = Evidence(progress.built.facts, progress.baseline, timing=timing)
+    for check in context.checks("train"):
+        if check.kind != "training_time":
+            continue
+        if progress.missed:
+            progress.results[check] = CheckResult(check.name, check.points, 0.0, "failed", progress.missed)
+        else:
+            progress.results[check] = check.run(evidence)
+
+
+def score(context: Context, progress: Progress) -> None:
+    """Score the test predictions against labels no child has seen."""
+    assert progress.built is not None
+    if progress.unpredicted is not None or progress.test_scores is None:
+        message = progress.unpredicted.message if progress.unpredicted else "there were none"
+        problem = f"Predicting on the test images failed: {message}"
+        raise PhaseFailure(
+            problem, problem=problem, log=progress.unpredicted.log if progress.unpredicted else ""
+        )
+    found = score_test(progress.test_scores, context.data.y_test)
+    if found.problem:
+        progress.problem = found.problem
+    if found.accuracy is None:
+        raise PhaseFailure(found.problem or "no predictions to score.")
+    progress.metrics = replace(
+        progress.metrics,
+        accuracy=found.accuracy,
+        public_accuracy=found.public,
+        private_accuracy=found.private,
+    )
+    evidence = Evidence(progress.built.facts, progress.baseline, progress.timing, found.accuracy)
+    for check in context.checks("train"):
+        if check.kind != "training_time":
+            progress.results[check] = check.run(evidence)
+
+
+PHASES: tuple[Phase, ...] = (build, gate, train, verify, predict, time_to_target, time_training, score)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def load_trained(runner: Child, verifier: Child, task: Assignment) -> Built:
+    """The trained model as the verifier loads it: no submission code runs from here on."""
+    runner.stop()
+    try:
+        copy_file(runner.work / SAVED_MODEL, verifier.work / SAVED_MODEL, max_bytes=task.limits.file_mb * MB)
+    except UnsafeFile as error:
+        raise PhaseFailed("verify", f"its saved model was refused ({error}).") from None
+    return verifier.build()
+
+
+def same_model(a: ModelFacts, b: ModelFacts) -> bool:
+    def shape(facts: ModelFacts) -> list[tuple[str, tuple[int | None, ...], int]]:
+        return [(layer.kind, layer.output_shape, layer.params) for layer in facts.layers]
+
+    return a.total_params == b.total_params and shape(a) == shape(b)
+
+
+def _verified(
+    target: float, seed: int, trained: Trained, verifier: Child, x_val: np.ndarray, y_val: np.ndarray
+) -> Run:
+    """A run reached the target only if the saved model, loaded by the verifier, scores it."""
+    try:
+        scores = verifier.predict(x_val)
+    except PhaseFailed as failure:
+        return Run(seed, trained.seconds, trained.epochs, None, False, f"Seed {seed}: {failure.message}")
+    if scores.shape != (len(y_val), 10):
+        problem = f"Seed {seed}: the model's predictions have shape {scores.shape}, not (images, 10)."
+        return Run(seed, trained.seconds, trained.epochs, None, False, problem)
+    reached = accuracy(scores, y_val)
+    if reached >= target:
+        return Run(seed, trained.seconds, trained.epochs, reached, True)
+    epochs = f"{trained.epochs} epoch{'' if trained.epochs == 1 else 's'}"
+    return Run(
+        seed,
+        trained.seconds,
+        trained.epochs,
+        reached,
+        False,
+        f"Seed {seed} did not reach {target:.2%} on the held-out validation split: its trained model "
+        f"scores {reached:.2%} there after {epochs}.",
+    )
+
+
+def _recording(
+    display: EventHandler, progress: Progress, status: StatusHandler, max_epochs: int
+) -> EventHandler:
+    """Feed the display, keep each epoch's logs for the training curves, report the epoch."""
+
+    def handle(event: dict[str, Any]) -> None:
+        display(event)
+        if event.get("event") == "batch" and progress.training_started is None:
+            progress.training_started = time.monotonic()  # the child's first epoch begins (data loaded)
+        if event.get("event") != "epoch" or len(progress.history) >= max_epochs:
+            return
+        logs = event.get("logs") if isinstance(event.get("logs"), dict) else {}
+        kept = {
+            str(key)[:32]: float(value)
+            for key, value in list(logs.items())[:MAX_HISTORY_KEYS]
+            if type(value) in (int, float) and math.isfinite(value)
+        }
+        progress.history.append(kept)
+        status(f"training, epoch {len(progress.history)}/{max_epochs} done")
+
+    return handle
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,184 @@
+"""The training clock: what one run of training cost, measured so the machine's load cannot change it.
+
+Wall time on a shared machine is not a property of the submission. Measured on a 2-core VM, the
+same reference training on one pinned core took 6.9 to 10.7 s of CPU (12 to 26 s of wall time)
+depending on what ran beside it, and a plain Python loop ran 40% slower from one half-second to
+the next while the machine was otherwise idle. So the clock measures two things over the same
+window, on the same cores:
+
+- the CPU time of the submission's whole process tree, read from ``/proc`` (time-sharing the
+  core with other work does not change it), from ``build_model()`` to the end of training;
+- the pace: a child that runs no submission code trains the assignment's reference beside it,
+  waiting after each step so that it takes about a quarter of the cores, and reports its steps
+  and CPU time.
+
+A run's cost is its CPU time counted in pace-setter steps: how many steps of the reference's
+training the same CPU time bought at that moment. Whatever slows the machine slows both, and
+the ratio to the reference's own cost, measured the same way when it is calibrated, cancels it:
+in the measurement above the cost stayed within 200 to 225 pace steps while the CPU time moved
+by 50%. ``noise`` is how far the pace itself wandered during the window, as a 95% bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from grader.scoring import aggregate
+
+PACE_IMAGES = 2048  # the training images it loops over
+NOISE_FLOOR = 0.05  # the smallest uncertainty claimed: the spread measured across conditions
+
+
+class ClockError(RuntimeError):
+    """The pace-setter gave nothing to measure against (the grader's fault, never the submission's)."""
+
+
+@dataclass(frozen=True)
+class PaceMark:
+    """The pace-setter's count at one instant, and its samples since the mark before."""
+
+    steps: int
+    cpu: float
+    samples: tuple[tuple[int, float], ...] = ()
+
+    @classmethod
+    def from_event(cls, event: dict) -> PaceMark:
+        samples = tuple((int(steps), float(cpu)) for steps, cpu in event.get("samples", ()))
+        return cls(int(event["steps"]), float(event["cpu"]), samples)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One run: its wall time, its CPU time, and the pace-setter's steps and CPU time beside it."""
+
+    wall_seconds: float
+    cpu_seconds: float
+    pace_steps: int
+    pace_cpu: float
+    noise: float = NOISE_FLOOR
+
+    @property
+    def steps(self) -> float:
+        """The run's CPU time in pace-setter steps: its cost, in the reference's own units."""
+        return self.cpu_seconds / self.pace_rate
+
+    @property
+    def pace_rate(self) -> float:
+        """CPU seconds one pace-setter step took during the run."""
+        return self.pace_cpu / self.pace_steps
+
+    def to_dict(self) -> dict[str, float]:
+        found = {key: round(value, 4) for key, value in asdict(self).items()}
+        return found | {"steps": round(self.steps, 1)}
+
+    @classmethod
+    def from_dict(cls, figures: dict) -> Cost:
+        return cls(
+            float(figures["wall_seconds"]),
+            float(figures["cpu_seconds"]),
+            int(figures["pace_steps"]),
+            float(figures["pace_cpu"]),
+            float(figures.get("noise", NOISE_FLOOR)),
+        )
+
+
+def measure(wall_seconds: float, cpu_seconds: float, start: PaceMark, end: PaceMark) -> Cost:
+    """The cost of a run that used ``cpu_seconds`` while the pace-setter went from ``start`` to ``end``."""
+    steps, cpu = end.steps - start.steps, end.cpu - start.cpu
+    if steps < 1 or cpu <= 0:
+        raise ClockError(f"the pace-setter made no progress during training ({steps} steps)")
+    return Cost(wall_seconds, cpu_seconds, steps, cpu, pace_noise(end.samples))
+
+
+def pace_noise(samples: Sequence[tuple[int, float]]) -> float:
+    """A 95% bound on the relative error of the pace over a window, from how much its rate varied
+    between samples (twice the standard error of the mean rate), never below ``NOISE_FLOOR``."""
+    rates = [
+        (cpu - earlier_cpu) / (steps - earlier_steps)
+        for (earlier_steps, earlier_cpu), (steps, cpu) in itertools.pairwise(samples)
+        if steps > earlier_steps
+    ]
+    if len(rates) < 2:
+        return NOISE_FLOOR
+    spread = statistics.stdev(rates) / statistics.mean(rates)
+    return max(NOISE_FLOOR, 2 * spread / math.sqrt(len(rates)))
+
+
+def combined(costs: Sequence[Cost]) -> float:
+    """The relative uncertainty of a ratio of costs: their noises added in quadrature."""
+    return math.sqrt(sum(cost.noise**2 for cost in costs))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What the training-time check judges: the runs' cost in pace-setter steps (MLPerf's
+    aggregate over several runs), their CPU and wall seconds likewise, and the cost's uncertainty."""
+
+    steps: float
+    cpu_seconds: float
+    wall_seconds: float
+    noise: float
+
+    @classmethod
+    def of(cls, costs: Sequence[Cost]) -> Timing:
+        return cls(
+            aggregate([cost.steps for cost in costs]),
+            aggregate([cost.cpu_seconds for cost in costs]),
+            aggregate([cost.wall_seconds for cost in costs]),
+            max(cost.noise for cost in costs),
+        )
+
+    def ratio(self, reference: Timing) -> tuple[float, float]:
+        """This cost over the reference's, and that ratio's relative uncertainty."""
+        return self.steps / reference.steps, math.hypot(self.noise, reference.noise)
+
+    def to_dict(self) -> dict[str, float]:
+        return {key: round(value, 4) for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, figures: dict[str, Any]) -> Timing:
+        return cls(*(float(figures[key]) for key in ("steps", "cpu_seconds", "wall_seconds", "noise")))
+
+
+class Trainee(Protocol):
+    """The child being timed (grader.runner.supervisor.Runner, or a test's stand-in)."""
+
+    def cpu_seconds(self) -> float: ...
+    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Any: ...
+
+
+class Pacer(Protocol):
+    """A child that runs no submission code and can pace."""
+
+    def pace(self, x: np.ndarray, y: np.ndarray) -> PaceMark: ...
+    def stop_pacing(self) -> PaceMark: ...
+
+
+def timed_training(
+    trainee: Trainee,
+    pacer: Pacer,
+    x: np.ndarray,
+    y: np.ndarray,
+    validation: Any = None,
+    *,
+    cpu_from: float,
+) -> tuple[Any, Cost]:
+    """Train ``trainee`` while ``pacer`` paces it; the cost counts the trainee's CPU time since
+    ``cpu_from`` (read before it built its model, so work done while building counts too)."""
+    start = pacer.pace(x[:PACE_IMAGES], y[:PACE_IMAGES])
+    try:
+        trained = trainee.train(x, y, validation)
+        cpu = trainee.cpu_seconds() - cpu_from
+    except BaseException:
+        with contextlib.suppress(Exception):
+            pacer.stop_pacing()
+        raise
+    return trained, measure(trained.seconds, cpu, start, pacer.stop_pacing())
