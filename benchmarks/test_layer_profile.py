@@ -19,7 +19,7 @@ import time
 import pytest
 
 import reference
-from grader.flops import TRAINING_TO_FORWARD, layer_forward_flops
+from benchmarks.flops import TRAINING_TO_FORWARD, layer_forward_flops
 
 REPEATS = 30
 

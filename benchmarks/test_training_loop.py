@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 import reference
+from benchmarks.flops import training_flops_per_image
 from grader.device import precision_problem
-from grader.flops import training_flops_per_image
 
 CHUNKS = 5
 LOOPS = {"plain": "float32", "grader": "float32", "grader-bf16": "mixed_bfloat16"}

@@ -303,9 +303,10 @@ def time_training(context: Context, progress: Progress) -> None:
     """The training-time check, on the training clock's figures for every run."""
     timing = progress.timing
     assert progress.built is not None and timing is not None
+    progress.metrics = replace(progress.metrics, train_seconds=timing.wall_seconds)
     if progress.baseline is not None and progress.baseline.timing is not None:
-        ratio, _ = timing.ratio(progress.baseline.timing)
-        progress.metrics = replace(progress.metrics, train_cost=round(ratio, 4), train_noise=timing.noise)
+        ratio, noise = timing.ratio(progress.baseline.timing)
+        progress.metrics = replace(progress.metrics, train_cost=round(ratio, 4), train_noise=round(noise, 4))
     if progress.missed:
         progress.metrics = replace(progress.metrics, train_cost=None)
     evidence = Evidence(progress.built.facts, progress.baseline, timing=timing)

@@ -8,9 +8,8 @@ window, on the same cores:
 
 - the CPU time of the submission's whole process tree, read from ``/proc`` (time-sharing the
   core with other work does not change it), from ``build_model()`` to the end of training;
-- the pace: a child that runs no submission code trains the assignment's reference beside it,
-  waiting after each step so that it takes about a quarter of the cores, and reports its steps
-  and CPU time.
+- the pace: a child that runs no submission code trains the assignment's reference beside it
+  at a lower priority (about a tenth of the cores) and reports its steps and CPU time.
 
 A run's cost is its CPU time counted in pace-setter steps: how many steps of the reference's
 training the same CPU time bought at that moment. Whatever slows the machine slows both, and

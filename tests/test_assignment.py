@@ -56,7 +56,11 @@ def test_an_unknown_name_suggests_the_closest():
         (lambda s: s.replace("reference =", "refrence ="), "unknown key refrence .did you mean reference"),
         (lambda s: s.replace('"000"', '"007"'), "unknown reference '007'"),
         (lambda s: s.replace("mnist_sample", "cifar10"), "dataset must be one of"),
-        (lambda s: s.replace("max_epochs = 2", "max_epochs = 0"), "training.max_epochs is required"),
+        (
+            lambda s: s.replace("max_epochs = 2", "max_epochs = 0"),
+            "training.max_epochs must be a whole number of at least 1, not 0",
+        ),
+        (lambda s: s.replace("max_epochs = 2", ""), "training.max_epochs is required: a whole number"),
         (lambda s: s.replace("time_limit_s = 60", "time_limt_s = 60"), "did you mean training.time_limit_s"),
         (
             lambda s: s.replace("maximum = 500_000", "maximum = 500_000\nexact = 3"),
@@ -70,7 +74,14 @@ def test_an_unknown_name_suggests_the_closest():
             "training.precision must be one of float32, mixed_bfloat16, mixed_float16",
         ),
         (lambda s: s + "\n[target]\nvalidation_fraction = 0.1\n", "target.accuracy is required"),
-        (lambda s: s + "\n[target]\naccuracy = 97\n", "target.accuracy is required, a fraction"),
+        (lambda s: s + "\n[target]\naccuracy = 97\n", "target.accuracy must be a fraction above 0"),
+        (lambda s: s + "\n[training]\n", "not valid TOML"),
+        (
+            lambda s: s.replace("[training]", "training = 3\n[train]"),
+            "unknown key train .did you mean training",
+        ),
+        (lambda s: s.replace("time_limit_s = 60", "time_limit_s = 60\ncores = 0"), "training.cores must be"),
+        (lambda s: s + "\n[limits]\ndisk_mb = -1\n", "limits.disk_mb must be a whole number above 0"),
         (lambda s: s + "\n[target]\naccuracy = 0.9\nvalidation_fraction = 0.5\n", "below 0.5"),
         (lambda s: s + "\n[target]\naccuracy = 0.9\nseeds = [1, 1]\n", "different whole numbers"),
         (lambda s: s + "\n[target]\naccuracy = 0.9\nseed = 3\n", "unknown key target.seed"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 import signal
@@ -17,9 +16,11 @@ import pytest
 from rich.console import Console
 
 from grader.batch import ClassError, find_submissions, grade_class, is_class_folder
-from grader.batch.gradebook import GRADEBOOK_FILE, read_stored, rows, write_gradebook
+from grader.batch.gradebook import GRADEBOOK_FILE, rows, stored_grades, write_gradebook
 from grader.batch.keys import folder_digest
-from grader.batch.run import cpu_shares
+from grader.checks import CheckResult
+from grader.cores import cpu_shares
+from grader.results import Grade, read_results, write_results
 from tests.conftest import CLASS_ASSIGNMENT, CLASS_MEMBERS, HOSTILE, SUBMISSIONS, make_class
 
 
@@ -63,24 +64,30 @@ def test_folder_digest_follows_content_and_links_not_times(tmp_path):
     assert folder_digest(folder) != second
 
 
-def test_cores_are_dealt_out_evenly():
+def test_cores_are_dealt_out_in_shares_of_the_assignments_size():
     cores = sorted(os.sched_getaffinity(0))
-    assert cpu_shares(1) == [None]
+    assert cpu_shares(1) == [frozenset(cores[:1])]  # one grade alone still trains on one core
     shares = cpu_shares(len(cores))
     assert len(shares) == len(cores) and all(len(share) == 1 for share in shares)
     assert set().union(*shares) == set(cores)
     assert len(cpu_shares(len(cores) + 5)) == len(cores)  # never more grades than cores
+    if len(cores) >= 2:
+        assert cpu_shares(len(cores), cores=2)[0] == frozenset(cores[:2])
 
 
 # -- the gradebook ------------------------------------------------------------------------------
 def test_gradebook_cells_cannot_become_spreadsheet_formulas(tmp_path):
-    results = {
-        "score": 0,
-        "tests": [{"name": "Parameter count", "score": 0, "max_score": 2, "status": "failed"}],
-        "extra_data": {"display_name": '=HYPERLINK("http://x")', "assignment": "a", "problem": "-1 points"},
-    }
-    (tmp_path / "mallory").mkdir()
-    (tmp_path / "mallory" / "results.json").write_text(json.dumps(results))
+    mallory = Grade(
+        submission="mallory",
+        display_name='=HYPERLINK("http://x")',
+        assignment="a",
+        title="A",
+        dataset="mnist_sample",
+        checks=(CheckResult("Parameter count", 2, 0, "failed", ""),),
+        execution_time=1.0,
+        problem="-1 points",
+    )
+    write_results(mallory, tmp_path / "mallory")
     path = write_gradebook(tmp_path, ["mallory", "absent"])
     with open(path, newline="") as handle:
         table = list(csv.DictReader(handle))
@@ -94,26 +101,26 @@ def test_a_class_grades_two_at_a_time_into_a_complete_gradebook(graded_class):
     result, _, log = graded_class
     assert sorted(result.graded) == sorted(CLASS_MEMBERS) and not result.errors and not result.interrupted
     assert "4 to grade 2 at a time, 1 core each" in log
-    stored = {name: read_stored(result.out, name) for name in CLASS_MEMBERS}
-    assert stored["alice"]["score"] == 10
-    assert stored["alice"]["extra_data"]["baseline"]["reference"] == "conv_32_64_64"
-    assert stored["bob"]["extra_data"]["not_run"] == ["Training time", "Test accuracy"]  # no Flatten
-    erin, alice = stored["erin"]["extra_data"]["metrics"], stored["alice"]["extra_data"]["metrics"]
-    assert erin["train_seconds"] > alice["train_seconds"]  # batch size 4
-    assert erin["accuracy"] > 0.5
-    assert "SyntaxError" in stored["syntax_error"]["extra_data"]["problem"]
+    stored = stored_grades(result.out, list(CLASS_MEMBERS))
+    assert stored["alice"].score == 10
+    assert stored["alice"].baseline["reference"] == "conv_32_64_64"
+    not_run = [check.name for check in stored["bob"].checks if check.status == "not run"]
+    assert not_run == ["Training time", "Test accuracy"]  # no Flatten
+    erin, alice = stored["erin"].metrics, stored["alice"].metrics
+    assert erin.train_cost > 2 * alice.train_cost  # batch size 4
+    assert erin.accuracy > 0.5
+    assert "SyntaxError" in stored["syntax_error"].problem
     with open(result.gradebook, newline="") as handle:
         book = {row["student"]: row for row in csv.DictReader(handle)}
     assert set(book) == set(CLASS_MEMBERS)
-    for name, results in stored.items():
-        assert float(book[name]["score"]) == results["score"]
-        for test in results["tests"]:
-            assert float(book[name][test["name"]]) == test["score"]
-    accuracy = stored["alice"]["extra_data"]["metrics"]
-    assert float(book["alice"]["accuracy"]) == pytest.approx(accuracy["accuracy"], abs=1e-6)
-    assert 0.3 * accuracy["public_accuracy"] + 0.7 * accuracy["private_accuracy"] == pytest.approx(
-        accuracy["accuracy"]
-    )
+    for name, grade in stored.items():
+        assert float(book[name]["score"]) == grade.score
+        for check in grade.checks:
+            assert float(book[name][check.name]) == check.score
+    assert book["alice"]["rank"] == "1" and book["bob"]["rank"] == ""  # bob has no accuracy to rank
+    figures = stored["alice"].metrics
+    assert float(book["alice"]["accuracy"]) == pytest.approx(figures.accuracy, abs=1e-6)
+    assert 0.3 * figures.public_accuracy + 0.7 * figures.private_accuracy == pytest.approx(figures.accuracy)
 
 
 def test_a_rerun_with_nothing_changed_grades_nothing(graded_class, grading_cache):
@@ -129,7 +136,7 @@ def test_a_rerun_with_nothing_changed_grades_nothing(graded_class, grading_cache
     )
     assert again.graded == [] and sorted(again.kept) == sorted(CLASS_MEMBERS)
     assert {name: (result.out / name / "results.json").read_bytes() for name in CLASS_MEMBERS} == before
-    _, book = rows({name: read_stored(result.out, name) for name in CLASS_MEMBERS})
+    _, book = rows(stored_grades(result.out, list(CLASS_MEMBERS)))
     assert len(book) == len(CLASS_MEMBERS)
 
 
@@ -158,8 +165,8 @@ def test_a_submission_naming_no_assignment_is_refused_with_results(tmp_path):
     folder = make_class(tmp_path / "class", {"anon": Path(__file__).parent / "hostile" / "raises_in_build"})
     result = grade_class([folder], out=tmp_path / "grades", console=quiet())
     assert result.refused == ["anon"] and not result.graded
-    stored = read_stored(tmp_path / "grades", "anon")
-    assert stored["score"] == 0 and "no assignment given" in stored["output"]
+    stored = read_results(tmp_path / "grades" / "anon")
+    assert stored.refused and stored.score == 0 and "no assignment given" in stored.output()
     assert (tmp_path / "grades" / GRADEBOOK_FILE).is_file()
 
 
@@ -216,22 +223,22 @@ def test_ctrl_c_keeps_finished_grades_and_a_rerun_does_the_rest(tmp_path, gradin
 
 def test_a_dask_cluster_grades_the_class_as_this_machine_does(graded_class, grading_cache, tmp_path):
     """A LocalCluster on loopback stands in for a course's cluster; the grades match a local run
-    on as many cores (TensorFlow's float sums depend on its thread count, so like for like)."""
+    exactly, since every grade trains on training.cores cores with fixed threads."""
     distributed = pytest.importorskip("distributed")
     _, folder, _ = graded_class
     names = ["alice", "bob", "syntax_error"]
     small = make_class(tmp_path / "class", {name: folder / name for name in names})
     options = {"assignment": str(CLASS_ASSIGNMENT), "cache_root": grading_cache, "console": quiet()}
-    local = grade_class([small], out=tmp_path / "local", jobs=1, **options)
+    local = grade_class([small], out=tmp_path / "local", jobs=2, **options)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, memory_limit=0
     ) as cluster:
         remote = grade_class([small], out=tmp_path / "remote", scheduler=cluster.scheduler_address, **options)
     assert sorted(remote.graded) == sorted(local.graded) == sorted(names) and not remote.errors
     for name in names:
-        here, there = read_stored(local.out, name), read_stored(remote.out, name)
-        assert [(t["name"], t["status"]) for t in here["tests"]] == [
-            (t["name"], t["status"]) for t in there["tests"]
+        here, there = read_results(local.out / name), read_results(remote.out / name)
+        assert [(c.name, c.status, c.score) for c in here.checks] == [
+            (c.name, c.status, c.score) for c in there.checks
         ]
-        assert here["extra_data"]["metrics"]["accuracy"] == there["extra_data"]["metrics"]["accuracy"]
-        assert here["extra_data"]["metrics"]["parameters"] == there["extra_data"]["metrics"]["parameters"]
+        assert here.metrics.accuracy == there.metrics.accuracy
+        assert here.metrics.parameters == there.metrics.parameters

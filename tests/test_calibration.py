@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import platform
 
 import pytest
 
-from grader.assignment import Training, load_assignment
+from grader.assignment import load_assignment
 from grader.calibration import cache_path, calibrate, calibration_key
+from grader.settings import Training
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +21,10 @@ def one_epoch():
 
 def test_the_key_covers_what_changes_the_figures(sample, one_epoch):
     key = calibration_key(one_epoch, sample)
-    assert {"machine", "python", "tensorflow", "keras", "data", "reference_source"} <= set(key)
+    assert {"machine", "python", "tensorflow", "keras", "data", "reference_source", "cores"} <= set(key)
+    assert platform.node() not in key["machine"]  # identical machines (a course's containers) share figures
+    more_cores = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=300, cores=2))
+    assert calibration_key(more_cores, sample) != key
     more_epochs = dataclasses.replace(one_epoch, training=Training(max_epochs=2, time_limit_s=300))
     other_seed = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=300, seed=7))
     longer_limit = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=900))
@@ -34,6 +39,7 @@ def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
     baseline = first.baseline
     assert (baseline.reference, baseline.epochs, baseline.facts.total_params) == ("conv_32_64_64", 1, 458_570)
     assert 0.8 < baseline.accuracy <= 1 and baseline.train_seconds > 0
+    assert baseline.timing.steps > 0 and baseline.timing.cpu_seconds > 0  # on the training clock
     assert first.environment["tensorflow"] and "event" not in first.environment
 
     again = calibrate(one_epoch, sample, cache_root=tmp_path)

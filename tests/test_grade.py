@@ -57,7 +57,11 @@ def test_alice_results_are_gradescope_json_with_leaderboard_and_environment(alic
     board = {entry["name"]: entry for entry in results["leaderboard"]}
     assert 0.9 < board["Accuracy"]["value"] <= 1
     assert board["Parameters"] == {"name": "Parameters", "value": 458_570, "order": "asc"}
-    assert board["Training time (s)"]["order"] == "asc" and board["Training time (s)"]["value"] > 0
+    cost = board["Training cost (x reference)"]
+    assert cost["order"] == "asc" and 0.5 < cost["value"] < 1.5
+    clock = results["extra_data"]["training_clock"]
+    assert clock["runs"][0]["pace_steps"] > 0 and clock["ratio"] == pytest.approx(cost["value"], abs=0.01)
+    assert results["extra_data"]["environment"]["cores"] == 1
     extra = results["extra_data"]
     assert extra["environment"]["tensorflow"] and extra["environment"]["keras"]
     assert extra["environment"]["devices"] == ["CPU"]
@@ -242,6 +246,28 @@ def test_the_command_line_exit_codes(tmp_path, grading_cache, monkeypatch):
     (tmp_path / "anon").mkdir()
     assert main(["grade", str(tmp_path / "anon")]) == 2  # no assignment named anywhere
     assert main(["grade", str(SUBMISSIONS / "bob"), "--dataset", "mnist", "--data-dir", str(FIXTURES)]) == 2
+
+
+def test_sandbox_off_is_honoured_for_one_submission(tmp_path, grading_cache, monkeypatch):
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(grading_cache))
+    out = tmp_path / "out"
+    assert main(["grade", str(SUBMISSIONS / "bob"), "--sandbox", "off", "--out", str(out)]) == 1
+    sandbox = json.loads((out / "results.json").read_text())["extra_data"]["environment"]["sandbox"]
+    assert sandbox == "process isolation only (the sandbox was turned off)"
+
+
+def test_sandbox_required_without_bubblewrap_refuses_to_grade(tmp_path):
+    """Where bwrap cannot be found, --sandbox required exits 2 and writes nothing."""
+    import subprocess
+    import sys
+
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path), "GRADER_OFFLINE": "1"}
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "grade", str(SUBMISSIONS / "bob"), "--sandbox", "required"]
+    done = subprocess.run([*command, "--out", str(out)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the sandbox is required but bwrap is not installed" in " ".join(done.stdout.split())
+    assert not out.exists()
 
 
 def test_an_internal_fault_exits_3_and_leaves_results_alone(tmp_path, monkeypatch):

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch.gradebook import read_stored
+from grader.checks import CheckResult
 from grader.leaderboard import build_boards, write_site
 from grader.leaderboard.board import public_name
+from grader.results import Grade, Metrics, read_results, write_results
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
@@ -25,37 +26,31 @@ def stored(
     public: float | None,
     private: float | None,
     params: int,
-    seconds: float = 10.0,
+    cost: float = 1.0,
+    chosen: bool = True,
 ) -> None:
     """A results.json as the grader writes it, with only what the board reads."""
-    metrics = {
-        "parameters": params,
-        "train_seconds": seconds,
-        "public_accuracy": public,
-        "private_accuracy": private,
-        "accuracy": None if public is None else (public + private) / 2,
-    }
-    results = {
-        "score": 5,
-        "tests": [{"name": "Test accuracy", "score": 5, "max_score": 5, "status": "passed"}],
-        "extra_data": {
-            "display_name": display,
-            "display_name_chosen": True,
-            "submission": name,
-            "assignment": "a1",
-            "title": "Assignment 1",
-            "metrics": metrics,
-            "baseline": {
-                "reference": "ref",
-                "parameters": 100,
-                "train_seconds": 9.0,
-                "public_accuracy": 0.95,
-                "private_accuracy": 0.94,
-            },
-        },
-    }
-    (folder / name).mkdir(parents=True)
-    (folder / name / "results.json").write_text(json.dumps(results))
+    metrics = Metrics(
+        parameters=params,
+        train_cost=cost,
+        train_noise=0.07,
+        public_accuracy=public,
+        private_accuracy=private,
+        accuracy=None if public is None else (public + private) / 2,
+    )
+    grade = Grade(
+        submission=name,
+        display_name=display,
+        chose_name=chosen,
+        assignment="a1",
+        title="Assignment 1",
+        dataset="mnist_sample",
+        checks=(CheckResult("Test accuracy", 5, 5, "passed", ""),),
+        execution_time=1.0,
+        metrics=metrics,
+        baseline={"reference": "ref", "parameters": 100, "public_accuracy": 0.95, "private_accuracy": 0.94},
+    )
+    write_results(grade, folder / name)
 
 
 @pytest.fixture
@@ -63,12 +58,12 @@ def results(tmp_path) -> Path:
     stored(tmp_path, "s1", "Owl", 0.97, 0.90, 500)
     stored(tmp_path, "s2", "Fox", 0.96, 0.95, 500)
     stored(tmp_path, "s3", "Elk", 0.96, 0.95, 300)  # Fox's accuracy, fewer parameters
-    stored(tmp_path, "s4", "Yak", 0.96, 0.95, 300, seconds=5.0)  # and faster still
+    stored(tmp_path, "s4", "Yak", 0.96, 0.95, 300, cost=0.5)  # and cheaper still
     stored(tmp_path, "s5", "Ant", None, None, 50)  # did not train
     return tmp_path
 
 
-def test_public_board_ranks_by_public_accuracy_then_parameters_then_time(results):
+def test_public_board_ranks_by_public_accuracy_then_parameters_then_cost(results):
     (board,) = build_boards(results, deadline=NOW + timedelta(days=1), now=NOW)
     assert board.phase == "public"
     order = [(e.rank, e.name) for e in board.entries]
@@ -93,14 +88,26 @@ def test_private_figures_are_not_published_before_the_deadline(results, tmp_path
     assert "90.00%" in (tmp_path / "final" / "index.html").read_text()
 
 
+def test_costs_within_their_noise_share_a_rank(tmp_path):
+    """Four copies of one submission, costs a few per cent apart (the clock's noise is ±7%)."""
+    for number, cost in enumerate((1.0049, 1.0056, 1.0069, 1.0160)):
+        stored(tmp_path, f"copy{number}", f"Copy {number}", 0.975, 0.97, 458_570, cost=cost)
+    stored(tmp_path, "slow", "Slow", 0.975, 0.97, 458_570, cost=1.5)
+    (board,) = build_boards(tmp_path, deadline=None, now=NOW)
+    assert [(e.rank, e.name) for e in board.entries if not e.baseline] == [
+        *((1, f"Copy {number}") for number in range(4)),
+        (5, "Slow"),
+    ]
+
+
 def test_a_student_who_chose_no_name_gets_a_pseudonym(results):
-    extra = json.loads((results / "s5" / "results.json").read_text())["extra_data"]
-    extra["display_name_chosen"] = False  # the folder's name, perhaps the student's own
-    (results / "s5" / "results.json").write_text(json.dumps({"score": 0, "tests": [], "extra_data": extra}))
+    shutil.rmtree(results / "s5")
+    stored(results, "s5", "Ant", None, None, 50, chosen=False)  # the folder's name, perhaps the student's own
     (board,) = build_boards(results, deadline=None, now=NOW)
     names = [entry.name for entry in board.entries]
     assert "Ant" not in names and "s5" not in names
-    assert public_name(extra) in names and public_name(extra).startswith("anonymous ")
+    pseudonym = public_name(read_results(results / "s5"))
+    assert pseudonym in names and pseudonym.startswith("anonymous ")
 
 
 def test_hostile_display_names_stay_text(tmp_path):
@@ -126,10 +133,7 @@ def test_the_site_agrees_with_the_gradebook(class_site):
     found = json.loads((index.parent / "leaderboard.json").read_text())
     (board,) = found["boards"]
     with open(result.gradebook, newline="") as handle:
-        book = {
-            public_name(read_stored(result.out, row["student"])["extra_data"]): row
-            for row in csv.DictReader(handle)
-        }
+        book = {public_name(read_results(result.out / row["student"])): row for row in csv.DictReader(handle)}
     assert "syntax_error" not in book  # it has no submission.toml: shown under a pseudonym
     students = [entry for entry in board["entries"] if not entry["baseline"]]
     assert {entry["name"] for entry in students} == set(book)

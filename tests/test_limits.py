@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from grader.assignment import AssignmentError, load_assignment
-from grader.runner.limits import Limits, LimitsError
+from grader.settings import Limits, SettingsError, from_table
 
 
 def test_defaults_and_overrides():
-    assert Limits.from_table({}) == Limits()
-    limits = Limits.from_table({"memory_mb": 2048, "build_s": 30})
+    assert from_table(Limits, {}, prefix="limits.") == Limits()
+    limits = from_table(Limits, {"memory_mb": 2048, "build_s": 30}, prefix="limits.")
     assert (limits.memory_mb, limits.build_s, limits.processes) == (2048, 30.0, Limits().processes)
+    assert isinstance(limits.build_s, float) and limits.disk_mb == 4096
 
 
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"memory": 1}, "unknown key limits.memory; allowed: memory_mb"),
+        ({"memory": 1}, "unknown key limits.memory (did you mean limits.memory_mb?)"),
+        ({"wallclock": 1}, "unknown key limits.wallclock; allowed: memory_mb, processes"),
         ({"memory_mb": 0}, "limits.memory_mb must be a whole number above 0, not 0"),
         ({"processes": 2.5}, "limits.processes must be a whole number above 0, not 2.5"),
         ({"cpu_s": True}, "limits.cpu_s must be a whole number above 0, not True"),
@@ -25,8 +29,8 @@ def test_defaults_and_overrides():
     ],
 )
 def test_mistakes_are_refused_with_the_key(table, message):
-    with pytest.raises(LimitsError, match=message.replace(".", r"\.")):
-        Limits.from_table(table)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        from_table(Limits, table, prefix="limits.")
 
 
 def test_an_assignment_carries_its_limits(tmp_path):

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from grader.checks import CheckResult
-from grader.results import Grade, Metrics, write_results
+from grader.results import Grade, Metrics, read_results, write_results
 from tests.conftest import FIXTURES
 
 SCHEMA = json.loads((FIXTURES / "schemas" / "gradescope_results.schema.json").read_text())
@@ -49,12 +49,13 @@ def test_gradescope_json_validates_and_carries_scores():
 
 
 def test_leaderboard_lists_what_was_measured():
-    results = a_grade(metrics=Metrics(parameters=10, train_seconds=3.14159, accuracy=0.98765)).to_gradescope()
+    metrics = Metrics(parameters=10, train_seconds=3.14159, train_cost=1.0449, accuracy=0.98765)
+    results = a_grade(metrics=metrics).to_gradescope()
     validate(results)
     assert results["leaderboard"] == [
         {"name": "Accuracy", "value": 0.9877},
         {"name": "Parameters", "value": 10, "order": "asc"},
-        {"name": "Training time (s)", "value": 3.14, "order": "asc"},
+        {"name": "Training cost (x reference)", "value": 1.04, "order": "asc"},
     ]
 
 
@@ -80,3 +81,40 @@ def test_results_replace_an_old_file_whole(tmp_path):
     path = write_results(a_grade(), tmp_path)
     assert json.loads(path.read_text())["score"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_a_grade_reads_back_from_its_results_json_as_it_was_written(tmp_path):
+    """``from_gradescope`` is ``to_gradescope``'s inverse: the gradebook, the leaderboard and a
+    class's resume read stored grades through it."""
+    written = a_grade(
+        metrics=Metrics(parameters=10, train_seconds=3.5, train_cost=1.04, train_noise=0.07, accuracy=0.98),
+        problem="a problem",
+        log="a log",
+        notes=("a note",),
+        chose_name=True,
+        history=({"loss": 0.5},),
+        baseline={"reference": "conv_32_64_64", "accuracy": 0.97},
+        training_clock={"steps": 1040.0},
+        key="abc123",
+    )
+    write_results(written, tmp_path)
+    read = read_results(tmp_path)
+    assert read is not None
+    assert read.to_gradescope() == written.to_gradescope()
+    assert read.checks[1].status == "not run" and read.key == "abc123" and read.metrics.train_cost == 1.04
+
+
+def test_a_refusal_has_no_checks_and_has_not_passed(tmp_path):
+    refused = Grade.refusal("anon", "no assignment given", key="k")
+    assert not refused.passed and refused.refused and refused.score == 0 == refused.possible
+    write_results(refused, tmp_path)
+    results = json.loads((tmp_path / "results.json").read_text())
+    validate(results)
+    assert results["output"] == "Not graded: no assignment given" and results["tests"] == []
+    assert read_results(tmp_path) == refused
+
+
+def test_unreadable_results_read_as_none(tmp_path):
+    assert read_results(tmp_path) is None
+    (tmp_path / "results.json").write_text('{"score": 1}')
+    assert read_results(tmp_path) is None

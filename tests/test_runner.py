@@ -54,8 +54,8 @@ def test_a_missing_file_is_reported(tmp_path):
 
 
 def test_a_child_that_dies_is_reported_with_its_exit_code(tmp_path):
-    from grader.assignment import Training
     from grader.runner.supervisor import PhaseFailed, Runner, Subject
+    from grader.settings import Training
 
     model = tmp_path / "model.py"
     model.write_text("import os\n\ndef build_model():\n    print('about to exit')\n    os._exit(7)\n")
@@ -69,4 +69,53 @@ def test_a_child_that_dies_is_reported_with_its_exit_code(tmp_path):
         pytest.raises(PhaseFailed, match="exited with code 7 while building the model") as failed,
     ):
         child.build()
-    assert "about to exit" in failed.value.log
+    assert failed.value.log == "about to exit"  # what the student printed, and nothing of the sandbox's
+
+
+def test_stop_returns_once_every_process_of_the_child_is_gone(tmp_path):
+    """stop() kills the whole tree and waits for it: the sandbox's inner processes (in a session of
+    their own, which dies only after the outer one) and what the submission started."""
+    import threading
+    import time
+
+    from grader.runner.supervisor import PhaseFailed, Runner, Subject, _alive
+    from grader.runner.watchdog import tree
+    from grader.settings import Training
+
+    model = tmp_path / "model.py"
+    model.write_text(
+        "import subprocess, time\n\ndef build_model():\n    subprocess.Popen(['sleep', '3141'])\n    time.sleep(60)\n"
+    )
+    child = Runner(
+        Subject.submission(model), recipe="conv_32_64_64", training=Training(1, 60), work=tmp_path / "w"
+    )
+    with child:
+        failures: list[PhaseFailed] = []
+
+        def build() -> None:
+            try:
+                child.build()
+            except PhaseFailed as failure:
+                failures.append(failure)
+
+        builder = threading.Thread(target=build)
+        builder.start()
+        deadline = time.monotonic() + 60
+        while (
+            not any(b"3141" in _cmdline(pid) for pid in tree(child._process.pid))
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+        doomed = [pid for pid in tree(child._process.pid) if pid != child._process.pid]
+        child.stop()
+        assert len(doomed) >= 2 and not any(_alive(pid) for pid in doomed)
+        builder.join(timeout=30)
+    assert failures
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read()
+    except OSError:
+        return b""

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from grader.grade import grade, write_outputs
-from grader.target import Run, Target, TargetError, aggregate, describe, hold_out
+from grader.scoring import aggregate
+from grader.settings import SettingsError, Target, from_table
+from grader.target import Run, describe, hold_out
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TARGET_ASSIGNMENT = FIXTURES / "assignments" / "target_quick.toml"
@@ -35,11 +37,14 @@ def test_mlperf_drops_the_fastest_and_slowest_run():
 
 
 def test_a_target_table_is_checked():
-    assert Target.from_table({"accuracy": 0.9}, default_seed=7).seeds == (7,)
-    with pytest.raises(TargetError, match="seeds"):
-        Target.from_table({"accuracy": 0.9, "seeds": list(range(11))}, default_seed=7)
-    with pytest.raises(TargetError, match="seeds"):
-        Target.from_table({"accuracy": 0.9, "seeds": [1.5]}, default_seed=7)
+    given = {"seeds": (7,)}
+    assert from_table(Target, {"accuracy": 0.9}, prefix="target.", given=given).seeds == (7,)
+    with pytest.raises(
+        SettingsError, match=r"target\.seeds must be a list of 1 to 10 different whole numbers"
+    ):
+        from_table(Target, {"accuracy": 0.9, "seeds": list(range(11))}, prefix="target.", given=given)
+    with pytest.raises(SettingsError, match="seeds"):
+        from_table(Target, {"accuracy": 0.9, "seeds": [1.5]}, prefix="target.", given=given)
 
 
 def test_the_report_line_names_every_seed_and_the_score():
@@ -96,8 +101,13 @@ def test_the_reference_is_timed_to_the_same_target(alice_to_target, sample, grad
     assert calibration.cached  # measured while alice was graded
     stored = json.loads(calibration.path.read_text())
     assert stored["key"]["target"] == {"accuracy": 0.9, "validation_fraction": 0.1, "seeds": [1, 2, 3]}
+    runs = stored["runs"]
+    assert sorted(runs) == ["1", "2", "3"]
     assert calibration.baseline.train_seconds == pytest.approx(
-        aggregate(list(stored["run_seconds"].values()))
+        aggregate([run["wall_seconds"] for run in runs.values()]), abs=1e-3
+    )
+    assert calibration.baseline.timing.steps == pytest.approx(
+        aggregate([run["steps"] for run in runs.values()]), rel=1e-3
     )
 
 

@@ -9,8 +9,8 @@ import sys
 import tempfile
 import time
 
-from grader.runner.limits import Limits
-from grader.runner.watchdog import Watchdog, usage
+from grader.runner.watchdog import Watchdog, parse_cores, usage
+from grader.settings import Limits
 
 
 def spawn(code: str) -> subprocess.Popen[bytes]:
@@ -97,3 +97,62 @@ def test_poll_names_a_limit_passed_between_two_polls():
             process.wait()
     assert dog.tripped_limit == "limits.processes" and stopped == [True]
     assert dog.poll() and stopped == [True]  # once tripped, it stays tripped and stops only once
+
+
+def test_cpu_time_and_disk_writes_count_the_whole_tree_reaped_children_too(tmp_path):
+    """A child that wrote 20 MB and burned CPU, then exited, still counts in its parent's figures."""
+    code = (
+        "import subprocess, sys, time\n"
+        f"subprocess.run([sys.executable, '-c', \"open('{tmp_path}/big', 'wb').write(b'x' * (20 << 20)); "
+        '[0 for _ in range(3_000_000)]"])\n'
+        "time.sleep(30)"
+    )
+    process = spawn(code)
+    try:
+        deadline = time.monotonic() + 30
+        time.sleep(0.5)
+        while usage(process.pid).processes > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the child has written, burned its CPU and been reaped
+        now = usage(process.pid)
+        assert now.processes == 1 and now.written_bytes >= 20 << 20 and now.cpu_seconds > 0.05
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_writing_too_much_to_disk_trips_the_limit_while_it_writes(tmp_path):
+    with tempfile.TemporaryFile() as output:
+        code = f"import time\nwith open('{tmp_path}/fill', 'wb') as f:\n    for _ in range(400): f.write(b'x' * (1 << 20)); f.flush(); time.sleep(0.01)\ntime.sleep(30)"
+        dog = watch(spawn(code), Limits(disk_mb=50), output.fileno())
+    assert (
+        dog.tripped_limit == "limits.disk_mb" and "the limit is 50 MB in all (limits.disk_mb)" in dog.tripped
+    )
+    assert (tmp_path / "fill").stat().st_size < 200 << 20  # stopped long before it finished
+
+
+def test_a_child_that_widens_its_cores_is_stopped():
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return  # one core: nothing to widen onto
+    code = f"import os, time\ntime.sleep(0.3)\nos.sched_setaffinity(0, {set(cores)})\ntime.sleep(30)"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        start_new_session=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {cores[0]}),
+    )
+    with tempfile.TemporaryFile() as output:
+        dog = Watchdog(
+            process.pid,
+            Limits(),
+            output.fileno(),
+            lambda: os.killpg(process.pid, signal.SIGKILL),
+            frozenset({cores[0]}),
+        )
+        dog.start()
+        process.wait(timeout=60)
+        dog.stop()
+    assert dog.tripped_limit == "training.cores" and "moved onto cores it was not given" in dog.tripped
+
+
+def test_parse_cores():
+    assert parse_cores("0-2,5\n") == {0, 1, 2, 5} and parse_cores("3") == {3}

@@ -1,5 +1,7 @@
 """The class's gradebook: one CSV row per student, one column per check, and the same as a
-rich table. Built from the stored ``results.json`` files, so it always agrees with them."""
+rich table. Built from the stored ``results.json`` files, so it always agrees with them. Each
+student's rank within their assignment follows grader/ranking.py: whole-test accuracy, then
+parameters, then training cost, with costs within their noise tied."""
 
 from __future__ import annotations
 
@@ -14,11 +16,21 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.atomic import write_text_atomic
+from grader.ranking import Standing, ranks
 from grader.results import Grade, read_results
 
 GRADEBOOK_FILE = "gradebook.csv"
-LEADING = ("student", "display_name", "assignment", "score", "possible")
-TRAILING = ("accuracy", "public_accuracy", "private_accuracy", "parameters", "train_seconds", "problem")
+LEADING = ("student", "display_name", "assignment", "score", "possible", "rank")
+TRAILING = (
+    "accuracy",
+    "public_accuracy",
+    "private_accuracy",
+    "parameters",
+    "train_cost",
+    "train_noise",
+    "train_seconds",
+    "problem",
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -51,6 +63,14 @@ def rows(stored: dict[str, Grade | None]) -> tuple[list[str], list[dict[str, Any
         row |= {check.name: check.score for check in grade.checks}
         row |= {key: getattr(grade.metrics, key) for key in TRAILING[:-1]}
         table.append(row)
+    for assignment in {row.get("assignment") for row in table if row.get("assignment")}:
+        members = [row for row in table if row.get("assignment") == assignment]
+        standings = [
+            Standing(row["accuracy"], row["parameters"], row["train_cost"], row["train_noise"] or 0.0)
+            for row in members
+        ]
+        for row, rank in zip(members, ranks(standings), strict=True):
+            row["rank"] = rank
     return [*LEADING, *checks, *TRAILING], table
 
 
@@ -78,7 +98,7 @@ def write_gradebook(out: Path, names: Sequence[str]) -> Path:
 
 
 def summary(out: Path, names: Sequence[str]) -> Group:
-    """The class at a glance: a row per student (score, accuracy, parameters, training time),
+    """The class at a glance: a row per student (score, accuracy, parameters, training cost),
     then why each student who lost points was stopped, one line each."""
     _, table = rows(stored_grades(out, names))
     summary = Table(title=f"Class results ({out})")
@@ -88,7 +108,7 @@ def summary(out: Path, names: Sequence[str]) -> Group:
         ("score", "right"),
         ("accuracy", "right"),
         ("parameters", "right"),
-        ("training", "right"),
+        ("training cost", "right"),
     ):
         summary.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     problems: list[Text] = []
@@ -96,7 +116,7 @@ def summary(out: Path, names: Sequence[str]) -> Group:
         score = "" if row.get("score") is None else f"{row['score']:g} / {row['possible']:g}"
         accuracy = "" if row.get("accuracy") is None else f"{row['accuracy']:.2%}"
         parameters = "" if row.get("parameters") is None else f"{row['parameters']:,}"
-        seconds = "" if row.get("train_seconds") is None else f"{row['train_seconds']:.1f} s"
+        seconds = "" if row.get("train_cost") is None else f"{row['train_cost']:.2f} x"
         full = row.get("score") is not None and row["score"] == row["possible"]
         summary.add_row(
             Text(row["student"], style="green" if full else ""),

@@ -2,18 +2,19 @@
 
 Before the deadline only the public part of the test set counts and the private figures are
 left out entirely; from the deadline on the private part decides. Ties break on fewer
-parameters, then shorter training. The reference models appear as unranked baseline rows.
+parameters, then cheaper training; entries whose costs differ by less than their measured
+noise share a rank (grader/ranking.py). The reference models appear as unranked baseline rows.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from grader.ranking import Standing, order, ranks
 from grader.results import Grade, read_results
 
 Phase = Literal["public", "final"]
@@ -28,7 +29,8 @@ class Entry:
     public_accuracy: float | None
     private_accuracy: float | None
     parameters: int | None
-    train_seconds: float | None
+    train_cost: float | None  # x the reference's, on the training clock (grader/timing.py)
+    train_noise: float | None = None
     score: float | None = None
     possible: float | None = None
     rank: int | None = None
@@ -78,24 +80,16 @@ def build_boards(results_dir: Path, *, deadline: datetime | None, now: datetime)
 def _board(assignment: str, grades: list[Grade], phase: Phase) -> Board:
     entries = [_entry(grade, phase) for grade in grades]
     baselines = {grade.baseline["reference"]: grade.baseline for grade in grades if grade.baseline}
+    places = ranks([_standing(entry) for entry in entries])
+    entries = [replace(entry, rank=place) for entry, place in zip(entries, places, strict=True)]
     entries += [_baseline_entry(figures, phase) for figures in baselines.values()]
-    entries.sort(key=_order)
-    ranked: list[Entry] = []
-    rank = 0
-    for entry in entries:
-        if not entry.baseline and entry.accuracy is not None:
-            rank += 1
-            entry = Entry(**{**asdict(entry), "rank": rank, "history": entry.history})
-        ranked.append(entry)
+    ranked = sorted(entries, key=lambda entry: order(_standing(entry)))
     title = next((grade.title for grade in grades if grade.title), assignment)
     return Board(assignment, title, phase, tuple(ranked))
 
 
-def _order(entry: Entry) -> tuple[float, float, float]:
-    """Highest accuracy first, then fewest parameters, then shortest training; unscored last."""
-    if entry.accuracy is None:
-        return (math.inf, math.inf, math.inf)
-    return (-entry.accuracy, entry.parameters or math.inf, entry.train_seconds or math.inf)
+def _standing(entry: Entry) -> Standing:
+    return Standing(entry.accuracy, entry.parameters, entry.train_cost, entry.train_noise or 0.0)
 
 
 def _entry(grade: Grade, phase: Phase) -> Entry:
@@ -107,7 +101,8 @@ def _entry(grade: Grade, phase: Phase) -> Entry:
         public_accuracy=public,
         private_accuracy=private,
         parameters=metrics.parameters,
-        train_seconds=metrics.train_seconds,
+        train_cost=metrics.train_cost,
+        train_noise=metrics.train_noise,
         score=grade.score,
         possible=grade.possible,
         history=grade.history,
@@ -130,6 +125,6 @@ def _baseline_entry(figures: dict[str, Any], phase: Phase) -> Entry:
         public_accuracy=public,
         private_accuracy=private,
         parameters=figures.get("parameters"),
-        train_seconds=figures.get("train_seconds"),
+        train_cost=1.0,
         baseline=True,
     )

@@ -109,7 +109,7 @@ def _phase_text(phase: str, deadline: datetime | None) -> str:
 def _columns(board: Board) -> list[str]:
     columns = ["Rank", "Name"]
     columns += ["Private accuracy", "Public accuracy"] if board.phase == "final" else ["Public accuracy"]
-    return [*columns, "Parameters", "Training time (s)", "Score"]
+    return [*columns, "Parameters", "Training cost (x reference)", "Score"]
 
 
 def _values(entry: Entry, board: Board) -> list[tuple[str, str]]:
@@ -125,11 +125,9 @@ def _values(entry: Entry, board: Board) -> list[tuple[str, str]]:
         else [percent(entry.public_accuracy)]
     )
     parameters = ("—", "") if entry.parameters is None else (f"{entry.parameters:,}", str(entry.parameters))
-    seconds = (
-        ("—", "")
-        if entry.train_seconds is None
-        else (f"{entry.train_seconds:.1f}", f"{entry.train_seconds:.3f}")
-    )
+    cost = entry.train_cost
+    noise = f" ±{entry.train_noise:.0%}" if entry.train_noise else ""
+    seconds = ("—", "") if cost is None else (f"{cost:.2f}{noise}", f"{cost:.4f}")
     score = (
         ("—", "") if entry.score is None else (f"{entry.score:g} / {entry.possible:g}", f"{entry.score:g}")
     )

@@ -16,6 +16,7 @@ for the student, followed by the tail of what the child printed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -209,6 +210,10 @@ class Runner:
         self._log = tempfile.TemporaryFile(prefix="grader-output-")  # noqa: SIM115 - closed in stop()
         subject = self.subject.prepare(self.work)
         (self.work / "tmp").mkdir(exist_ok=True)
+        fonts = self.work / ".matplotlib"  # Keras imports matplotlib: a ready font list keeps it quiet
+        fonts.mkdir(exist_ok=True)
+        for found in _font_lists():
+            shutil.copyfile(found, fonts / found.name)
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
             "HOME": str(self.work),
@@ -219,6 +224,7 @@ class Runner:
             "PYTHONUNBUFFERED": "1",
             "PYTHONNOUSERSITE": "1",
             "KERAS_HOME": str(self.work / ".keras"),
+            "MPLCONFIGDIR": str(fonts),
         }
         argv = [
             sys.executable,
@@ -489,6 +495,17 @@ def _runtime_paths() -> list[Path]:
         Path(grader.__file__).parent,
         Path(reference.__file__).parent,
     ]
+
+
+@functools.cache
+def _font_lists() -> tuple[Path, ...]:
+    """Matplotlib's font list, built once on this machine. Keras imports matplotlib, which without
+    one runs ``fc-list`` at every start: slower, and inside the sandbox it prints a Fontconfig
+    error that the student's code never printed."""
+    import matplotlib
+    import matplotlib.font_manager  # builds the list if this machine has none yet
+
+    return tuple(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
 
 
 def _alive(pid: int) -> bool:

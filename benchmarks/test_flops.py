@@ -1,7 +1,7 @@
 """FLOP counts checked by hand for two references."""
 
 import reference
-from grader.flops import forward_flops_per_image, training_flops_per_image
+from benchmarks.flops import forward_flops_per_image, training_flops_per_image
 
 
 def test_adadelta_reference_flops_by_hand():

@@ -1,0 +1,331 @@
+"""Every branch of the grading pipeline, driven by stand-in children in milliseconds.
+
+The stand-ins answer each phase with a value or a ``PhaseFailed``, as a real runner would; the
+real-TensorFlow tests (test_grade.py, test_hostile.py, ...) show the children themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.assignment import Assignment
+from grader.checks import Accuracy, Baseline, LayerShapes, OutputShape, ParameterCount, TrainingTime
+from grader.data import Dataset
+from grader.model_facts import LayerFacts, ModelFacts
+from grader.pipeline import Context, PhaseFailure, Progress, execute
+from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Trained
+from grader.settings import Limits, Target, Training
+from grader.timing import PaceMark, Timing
+
+FACTS = ModelFacts(
+    (
+        LayerFacts("Conv2D", (None, 26, 26, 8), 80),
+        LayerFacts("Flatten", (None, 5408), 0),
+        LayerFacts("Dense", (None, 10), 54_090),
+    ),
+    54_170,
+    54_170,
+)
+OTHER = ModelFacts((LayerFacts("Dense", (None, 10), 7_850),), 7_850, 7_850)
+BUILT = Built(FACTS, "submission", "Adam", "sparse_categorical_crossentropy", "integers", {}, ())
+REFERENCE = Timing(steps=1000.0, cpu_seconds=20.0, wall_seconds=24.0, noise=0.05)
+BASELINE = Baseline("conv_32_64_64", "mnist_sample", FACTS, 24.0, 0.95, 1, 0.95, 0.95, REFERENCE)
+LABELS = np.arange(100) % 10
+DATA = Dataset(
+    "mnist_sample",
+    np.zeros((200, 28, 28), np.uint8),
+    np.zeros(200, np.int64),  # every training image a 0, so held-out predictions are easy to script
+    np.zeros((100, 28, 28), np.uint8),
+    LABELS,
+    source=None,  # type: ignore[arg-type]
+)
+CHECKS = (
+    ParameterCount(points=2, maximum=100_000),
+    OutputShape(points=1),
+    LayerShapes(points=2),
+    TrainingTime(points=2, max_ratio=1.5),
+    Accuracy(points=3, minimum=0.9),
+)
+TASK = Assignment(
+    "quick", "Quick", "conv_32_64_64", "mnist_sample", Training(1, 60.0), CHECKS, limits=Limits()
+)
+
+
+def right(count: int = 100) -> np.ndarray:
+    """Class scores whose argmax is the label, on the test images (100) or held-out training ones."""
+    return np.eye(10, dtype="float32")[LABELS if count == len(LABELS) else np.zeros(count, np.int64)]
+
+
+@dataclass
+class Stand:
+    """A child that answers each phase from a script: a value, or an exception to raise."""
+
+    work: Path
+    script: dict[str, Any] = field(default_factory=dict)
+    on_event: Any = None
+    calls: list[str] = field(default_factory=list)
+    cpu: float = 0.0
+
+    def _answer(self, phase: str, default: Any) -> Any:
+        self.calls.append(phase)
+        answer = self.script.get(phase, default)
+        if isinstance(answer, list):  # one answer per call
+            answer = answer.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def wait_ready(self) -> None:
+        self._answer("ready", None)
+
+    def build(self) -> Built:
+        return self._answer("build", BUILT)
+
+    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Trained:
+        trained = self._answer("train", Trained(12.0, 1, {"loss": 0.3}))
+        self.cpu += self.script.get("train_cpu", 21.0)
+        if self.on_event:
+            self.on_event({"event": "epoch", "epoch": 1, "epochs": 1, "logs": {"loss": 0.3}})
+        (self.work / SAVED_MODEL).write_bytes(b"a model")
+        return trained
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self._answer("predict", right(len(x)))
+
+    def cpu_seconds(self) -> float:
+        return self.cpu
+
+    def pace(self, x: np.ndarray, y: np.ndarray) -> PaceMark:
+        self._answer("pace", None)
+        return PaceMark(10, 1.0)
+
+    def stop_pacing(self) -> PaceMark:
+        return PaceMark(110, 3.0)  # 100 steps in 2 s: 0.02 s of CPU a step
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+    def __enter__(self) -> Stand:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run(
+    tmp_path: Path,
+    task: Assignment = TASK,
+    runner: dict[str, Any] | None = None,
+    verifier: dict[str, Any] | None = None,
+    more: list[dict[str, Any]] | None = None,
+) -> tuple[Progress, Stand, Stand]:
+    """Grade with stand-ins: ``runner`` and ``verifier`` script the two children, ``more`` the
+    runners of further seeds."""
+    for name in ("run", "verify"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    student, checker = Stand(tmp_path / "run", runner or {}), Stand(tmp_path / "verify", verifier or {})
+    others = iter(more or [])
+
+    def another(seed: int) -> Stand:
+        folder = tmp_path / f"run-{seed}"
+        folder.mkdir()
+        return Stand(folder, next(others, {}))
+
+    context = Context(
+        task=task,
+        data=DATA,
+        runner=student,
+        verifier=checker,
+        another_runner=another,
+        baseline=lambda: BASELINE,
+        display=lambda label: contextlib.nullcontext(lambda event: None),
+    )
+    return execute(context), student, checker
+
+
+def statuses(progress: Progress) -> dict[str, str]:
+    return {check.name: progress.results[check].status for check in CHECKS if check in progress.results}
+
+
+def test_a_good_model_passes_every_check_on_the_grader_figures(tmp_path):
+    progress, student, checker = run(tmp_path)
+    assert set(statuses(progress).values()) == {"passed"} and progress.problem is None
+    # 21 s of CPU at 0.02 s a pace step is 1,050 steps: 1.05 x the reference's 1,000.
+    assert progress.metrics.train_cost == pytest.approx(1.05) and progress.metrics.accuracy == 1.0
+    assert progress.metrics.train_seconds == 12.0 and progress.metrics.parameters == 54_170
+    assert progress.history == [{"loss": 0.3}]
+    assert "pace" in checker.calls and checker.calls.index("pace") < checker.calls.index("build")
+    assert student.calls[-1] == "stop"  # the submission's child is gone before its model is loaded
+
+
+def test_a_model_that_does_not_build_leaves_every_check_not_run(tmp_path):
+    failure = PhaseFailed("build", "NameError: x", where="model.py, line 3", log="printed")
+    progress, _, checker = run(tmp_path, runner={"build": failure})
+    assert progress.problem == "The model did not build: NameError: x (model.py, line 3)"
+    assert progress.log == "printed" and set(statuses(progress).values()) == {"not run"}
+    assert progress.results[CHECKS[0]].message == "Not run: the model did not build (see above)."
+    assert checker.calls == []
+
+
+def test_a_failed_gating_check_skips_training(tmp_path):
+    progress, student, _ = run(
+        tmp_path, runner={"build": replace(BUILT, facts=replace(FACTS, total_params=200_000))}
+    )
+    assert statuses(progress)["Parameter count"] == "failed" and "train" not in student.calls
+    assert (
+        progress.results[CHECKS[4]].message == "Not run: training was skipped because Parameter count failed."
+    )
+
+
+def test_an_assignment_may_train_despite_a_failed_gate(tmp_path):
+    task = replace(TASK, train_despite_failures=True)
+    big = replace(BUILT, facts=replace(FACTS, total_params=200_000))
+    progress, _, _ = run(tmp_path, task, runner={"build": big}, verifier={"build": big})
+    assert (
+        statuses(progress)["Parameter count"] == "failed" and statuses(progress)["Test accuracy"] == "passed"
+    )
+
+
+def test_without_training_checks_nothing_trains(tmp_path):
+    task = replace(TASK, checks=CHECKS[:2])
+    progress, student, checker = run(tmp_path, task)
+    assert (
+        set(statuses(progress).values()) == {"passed"} and "train" not in student.calls and not checker.calls
+    )
+
+
+def test_training_stopped_at_its_time_limit_fails_the_time_check(tmp_path):
+    stopped = PhaseFailed(
+        "train", "stopped after 60 s while training", limit="training.time_limit_s", log="x"
+    )
+    progress, _, _ = run(tmp_path, runner={"train": stopped})
+    assert (
+        statuses(progress)["Training time"] == "failed" and statuses(progress)["Test accuracy"] == "not run"
+    )
+    assert progress.problem == "Training stopped: stopped after 60 s while training" and progress.log == "x"
+
+
+def test_training_that_crashes_leaves_the_training_checks_not_run(tmp_path):
+    progress, _, _ = run(
+        tmp_path, runner={"train": PhaseFailed("train", "the process was killed by SIGKILL")}
+    )
+    assert statuses(progress)["Training time"] == statuses(progress)["Test accuracy"] == "not run"
+    assert statuses(progress)["Parameter count"] == "passed"
+
+
+def test_a_verifier_that_does_not_start_is_the_graders_fault(tmp_path):
+    with pytest.raises(RuntimeError, match="the grader's verifier did not start"):
+        run(tmp_path, verifier={"ready": PhaseFailed("start", "no TensorFlow")})
+
+
+def test_a_trained_model_the_verifier_cannot_load_is_not_scored(tmp_path):
+    refused = PhaseFailed(
+        "build", "the trained model cannot be loaded without running the submission's own code"
+    )
+    progress, _, _ = run(tmp_path, verifier={"build": refused})
+    assert progress.problem.startswith(
+        "The trained model could not be checked: the trained model cannot be loaded"
+    )
+    assert statuses(progress)["Test accuracy"] == "not run"
+
+
+def test_a_trained_model_that_is_not_the_one_built_is_judged_as_trained(tmp_path):
+    progress, _, _ = run(tmp_path, verifier={"build": replace(BUILT, facts=OTHER)})
+    assert (
+        "The trained model (7,850 parameters) is not the model build_model() reported (54,170"
+        in progress.problem
+    )
+    assert statuses(progress)["Layer shapes"] == "failed"  # re-run on the trained model's facts
+    assert statuses(progress)["Training time"] == "not run" and progress.metrics.parameters == 7_850
+
+
+def test_failed_predictions_leave_accuracy_not_run_but_time_scored(tmp_path):
+    progress, _, _ = run(
+        tmp_path, verifier={"predict": PhaseFailed("predict", "stopped after 300 s", log="y")}
+    )
+    assert progress.problem == "Predicting on the test images failed: stopped after 300 s"
+    assert (
+        statuses(progress)["Test accuracy"] == "not run" and statuses(progress)["Training time"] == "passed"
+    )
+
+
+def test_predictions_of_the_wrong_shape_are_not_scored(tmp_path):
+    progress, _, _ = run(tmp_path, verifier={"predict": np.zeros((100, 7), "float32")})
+    assert "expected (100, 10)" in progress.problem and statuses(progress)["Test accuracy"] == "not run"
+
+
+def test_nan_predictions_count_as_wrong_and_say_so(tmp_path):
+    scores = right()
+    scores[:20] = np.nan
+    progress, _, _ = run(tmp_path, verifier={"predict": scores})
+    assert progress.problem == "20 predictions were NaN or infinite and count as wrong."
+    assert progress.metrics.accuracy == pytest.approx(0.8) and statuses(progress)["Test accuracy"] == "failed"
+
+
+def test_a_loss_that_became_nan_gets_a_note(tmp_path):
+    progress, _, _ = run(tmp_path, runner={"train": Trained(3.0, 1, {"loss": float("nan")})})
+    assert any("The training loss became NaN" in note for note in progress.notes)
+
+
+def test_a_costly_training_fails_the_time_check_on_the_clock_not_the_wall(tmp_path):
+    """2,000 pace steps of CPU against the reference's 1,000 fails 1.5 x, whatever the wall time."""
+    progress, _, _ = run(tmp_path, runner={"train": Trained(5.0, 1, {}), "train_cpu": 40.0})
+    assert statuses(progress)["Training time"] == "failed"
+    assert progress.results[CHECKS[3]].message.startswith("Training cost 2.00 x the reference's")
+
+
+TARGET = replace(TASK, target=Target(0.9, 0.1, (1, 2, 3)))
+
+
+def test_time_to_target_runs_every_seed_and_scores_their_aggregate(tmp_path):
+    progress, _, checker = run(tmp_path, TARGET, more=[{"train_cpu": 30.0}, {"train_cpu": 10.0}])
+    assert [run.seed for run in progress.runs] == [1, 2, 3] and all(run.reached for run in progress.runs)
+    # 21, 30 and 10 s of CPU: MLPerf drops the fastest and slowest, leaving 21 s = 1,050 steps.
+    assert progress.metrics.train_cost == pytest.approx(1.05)
+    assert checker.calls.count("pace") == 3 and statuses(progress)["Training time"] == "passed"
+
+
+def test_a_seed_that_misses_the_target_fails_the_time_check_and_stops_the_rest(tmp_path):
+    low = np.eye(10, dtype="float32")[np.ones(20, np.int64)]  # every held-out image "a 1": none right
+    progress, _, _ = run(tmp_path, TARGET, verifier={"predict": [right(100), right(20), low]}, more=[{}, {}])
+    assert [run.seed for run in progress.runs] == [1, 2] and not progress.runs[1].reached
+    assert progress.results[CHECKS[3]].message.startswith("Seed 2 did not reach 90.00%")
+    assert (
+        statuses(progress)["Test accuracy"] == "passed"
+    )  # seed 1's model, predicted before seed 2 was loaded
+
+
+def test_a_seed_that_builds_another_model_does_not_count(tmp_path):
+    progress, _, _ = run(
+        tmp_path, TARGET, verifier={"build": [BUILT, replace(BUILT, facts=OTHER)]}, more=[{}]
+    )
+    assert progress.results[CHECKS[3]].message == "Seed 2 trained a different model than seed 1."
+
+
+def test_a_phase_failure_settles_its_checks_and_leaves_the_rest_not_run(tmp_path):
+    settled = CHECKS[0].not_run("ignored")
+    settled = replace(settled, status="failed", message="settled by the phase")
+
+    def stops(context: Context, progress: Progress) -> None:
+        raise PhaseFailure("it stopped here.", problem="why", log="printed", results={CHECKS[0]: settled})
+
+    for name in ("run", "verify"):
+        (tmp_path / name).mkdir()
+    context = Context(
+        task=TASK,
+        data=DATA,
+        runner=Stand(tmp_path / "run"),
+        verifier=Stand(tmp_path / "verify"),
+        another_runner=lambda seed: Stand(tmp_path),
+        baseline=lambda: BASELINE,
+        display=lambda label: contextlib.nullcontext(lambda event: None),
+    )
+    progress = execute(context, (stops,))
+    assert progress.results[CHECKS[0]] == settled and (progress.problem, progress.log) == ("why", "printed")
+    assert [progress.results[check].message for check in CHECKS[1:]] == ["Not run: it stopped here."] * 4
