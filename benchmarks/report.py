@@ -68,9 +68,12 @@ def loop_table(runs: list[dict[str, Any]]) -> Table | None:
         )
     peak = next((run["extra_info"] for run in runs if "float32_gflops" in run["extra_info"]), None)
     if peak:
+        theoretical = peak.get("theoretical_float32_gflops")
         table.caption = (
-            f"matmul peak: float32 {peak['float32_gflops']} GFLOP/s, bfloat16 {peak['bfloat16_gflops']} GFLOP/s; "
-            "peak fractions are of the grader loop's own precision"
+            f"peak (best of several kernels): float32 {peak['float32_gflops']} GFLOP/s, bfloat16 "
+            f"{peak['bfloat16_gflops']} GFLOP/s"
+            + (f"; the processor's theoretical float32 figure: {theoretical} GFLOP/s" if theoretical else "")
+            + "; peak fractions are of the grader loop's own precision"
         )
     return table
 

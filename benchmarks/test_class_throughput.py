@@ -1,9 +1,9 @@
 """Class throughput: submissions graded per hour with --jobs 1 and --jobs 2, in one run.
 
 The class is 14 real submissions: the five samples, the five tutorial listings and four hostile
-ones (graded on tutorial 000's assignment). Each reference is calibrated before the clock starts,
-on every core and on one core (what --jobs 2 gives each grade), so both runs measure steady-state
-grading, as a large class sees it. The jobs=2 run's output stays in .benchmarks/class/ with its
+ones (graded on tutorial 000's assignment). Each reference is calibrated before the clock starts
+(on its assignment's training.cores, as every grade trains whatever --jobs is), so both runs
+measure steady-state grading, as a large class sees it. The jobs=2 run's output stays in .benchmarks/class/ with its
 leaderboard, and a rerun with nothing changed is timed too.
 """
 
@@ -19,7 +19,6 @@ from rich.console import Console
 
 from grader.assignment import load_assignment
 from grader.batch import grade_class
-from grader.batch.run import cpu_shares
 from grader.calibration import calibrate
 from grader.data import load_dataset
 from grader.grade import resolve_assignment
@@ -45,9 +44,7 @@ def warm_calibrations(folder: Path) -> None:
     tasks = {resolve_assignment(read_submission(p), None).name for p in folder.iterdir()}
     for name in sorted(tasks):
         task = load_assignment(name)
-        data = load_dataset(task.dataset)
-        for cpus in (None, cpu_shares(2)[0]):
-            calibrate(task, data, cpus=cpus)
+        calibrate(task, load_dataset(task.dataset))
 
 
 def test_class_throughput(benchmark, tmp_path):

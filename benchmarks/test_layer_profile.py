@@ -19,6 +19,7 @@ import time
 import pytest
 
 import reference
+from benchmarks.conftest import share_of_peak
 from benchmarks.flops import TRAINING_TO_FORWARD, layer_forward_flops
 
 REPEATS = 30
@@ -71,7 +72,9 @@ def test_layer_profile(benchmark, name, fashion, peak):
                 "output": list(layer.output.shape)[1:],
                 "ms": round(seconds * 1e3, 3),
                 "gflops_per_s": round(flops / seconds / 1e9, 1),
-                "fraction_of_peak": round(flops / seconds / peak["float32"], 3),
+                "fraction_of_peak": round(
+                    share_of_peak(flops / seconds, peak["float32"], f"{name} layer {number + 1}"), 3
+                ),
             }
         )
         activations = layer(activations, training=False)

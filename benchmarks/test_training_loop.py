@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import reference
+from benchmarks.conftest import share_of_peak, theoretical_peak
 from benchmarks.flops import training_flops_per_image
 from grader.device import precision_problem
 
@@ -29,8 +30,17 @@ CHUNKS = 5
 LOOPS = {"plain": "float32", "grader": "float32", "grader-bf16": "mixed_bfloat16"}
 
 
-def test_matmul_peak(benchmark, peak):
+def test_matmul_peak(benchmark, peak, kernels):
+    """The peak every share is measured against: the best of several kernels per precision, with
+    each kernel's rate and the processor's theoretical float32 figure beside it."""
     benchmark.extra_info.update({f"{dtype}_gflops": round(value / 1e9, 1) for dtype, value in peak.items()})
+    benchmark.extra_info["kernels_gflops"] = {
+        dtype: {kernel: round(rate / 1e9, 1) for kernel, rate in rates.items()}
+        for dtype, rates in kernels.items()
+    }
+    theoretical = theoretical_peak()
+    benchmark.extra_info["theoretical_float32_gflops"] = round(float(theoretical["float32"]) / 1e9, 1)
+    benchmark.extra_info["theoretical_basis"] = theoretical["basis"]
     benchmark.pedantic(lambda: None, rounds=1)
 
 
@@ -83,7 +93,10 @@ def test_training_loop(benchmark, name, fashion, fashion_test, peak, train_with)
         info["loops"][loop] = {
             "precision": precision,
             "images_per_s": round(images_per_s),
-            "fraction_of_peak": round(images_per_s * flops / peak[precision.removeprefix("mixed_")], 3),
+            "fraction_of_peak": round(
+                share_of_peak(images_per_s * flops, peak[precision.removeprefix("mixed_")], f"{name} {loop}"),
+                3,
+            ),
             "test_accuracy": float(np.mean(np.argmax(scores, axis=1) == y_test)),
             "chunk_seconds": [round(s, 2) for s in seconds[loop]],
         }

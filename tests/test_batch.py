@@ -107,7 +107,7 @@ def test_a_class_grades_two_at_a_time_into_a_complete_gradebook(graded_class):
     not_run = [check.name for check in stored["bob"].checks if check.status == "not run"]
     assert not_run == ["Training time", "Test accuracy"]  # no Flatten
     erin, alice = stored["erin"].metrics, stored["alice"].metrics
-    assert erin.train_cost > 2 * alice.train_cost  # batch size 4
+    assert erin.train_cost > 2 * alice.train_cost  # batch size 1
     assert erin.accuracy > 0.5
     assert "SyntaxError" in stored["syntax_error"].problem
     with open(result.gradebook, newline="") as handle:
