@@ -238,7 +238,7 @@ def _measure(
                     scores = runner.predict(data.x_test)
                     environment = dict(runner.ready)
     environment.pop("event", None)
-    timing = Timing.of(costs)
+    timing = Timing.from_dict(Timing.of(costs).to_dict())  # as the cache will give it back
     trained = replace(first, seconds=aggregate([cost.wall_seconds for cost in costs]))
     found = score_test(scores, data.y_test)
     if found.accuracy is None:

@@ -4,12 +4,23 @@ A grade's figures depend on how many cores it trains on (TensorFlow's float sums
 thread count, and a batch-128 model gains more from a second core than a batch-32 one), so
 the count is part of the assignment, not of the schedule. A class deals the machine's cores out
 into shares of that size, one per grade at a time; every child of a grade is pinned to its
-share, and the watchdog stops one that widens its affinity onto another grade's cores.
+share, and the watchdog stops one that widens its affinity onto another grade's cores. Graders
+started separately on one machine (two terminals, parallel test workers) each hold their cores
+with a lock file, so they spread over the machine instead of piling onto its first core.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+WAIT_S = 0.2
+LOCKS = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"grader-{os.getuid()}-cores"
 
 
 class CoresError(ValueError):
@@ -39,3 +50,25 @@ def cpu_shares(jobs: int, cores: int = 1) -> list[frozenset[int]]:
         grade_cores(cores)  # raises, saying how many there are
     jobs = max(1, min(jobs, len(found) // cores))
     return [frozenset(found[i * cores : (i + 1) * cores]) for i in range(jobs)]
+
+
+@contextlib.contextmanager
+def held_cores(count: int, given: frozenset[int] | None, locks: Path = LOCKS) -> Iterator[frozenset[int]]:
+    """``count`` cores from ``given`` (or all available) that no other grade on this machine holds,
+    held until the block ends; waits while every group of them is held elsewhere."""
+    cores = sorted(given) if given is not None else available_cores()
+    grade_cores(count, given)  # enough of them, or say how many there are
+    groups = [frozenset(cores[i : i + count]) for i in range(0, len(cores) - count + 1, count)]
+    locks.mkdir(parents=True, exist_ok=True)
+    while True:
+        for group in groups:
+            with contextlib.ExitStack() as held:
+                try:
+                    for core in sorted(group):
+                        handle = held.enter_context(open(locks / f"core-{core}.lock", "a"))
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                yield group
+                return
+        time.sleep(WAIT_S)

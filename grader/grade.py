@@ -24,13 +24,13 @@ from grader.assignment import Assignment, AssignmentError, load_assignment
 from grader.atomic import write_text_atomic
 from grader.calibration import cache_dir, calibrate
 from grader.checks import Baseline
-from grader.cores import CoresError, grade_cores
+from grader.cores import CoresError, grade_cores, held_cores
 from grader.data import Dataset, load_dataset
 from grader.device import describe_device, precision_problem
 from grader.pipeline import Context, Progress, StatusHandler, execute
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, write_results
-from grader.runner.sandbox import choose
+from grader.runner.sandbox import Sandbox, choose
 from grader.runner.supervisor import Cancellation, Runner, Subject
 from grader.submission import Submission, SubmissionError, read_submission
 from grader.target import summary
@@ -84,10 +84,29 @@ def grade(
     if unsupported:
         raise AssignmentError(f"{task.path or task.name}: {unsupported}")
     try:
-        cores = grade_cores(task.training.cores, cpus)
+        grade_cores(task.training.cores, cpus)
     except CoresError as error:
         raise AssignmentError(f"{task.path or task.name}: {error}") from None
     data = load_dataset(task.dataset, data_dir=data_dir)
+    with held_cores(task.training.cores, cpus) as cores:
+        return _grade(
+            folder, task, data, isolation, cores, started, console, cache_root, cancellation, on_status
+        )
+
+
+def _grade(
+    folder: Submission,
+    task: Assignment,
+    data: Dataset,
+    isolation: Sandbox,
+    cores: frozenset[int],
+    started: float,
+    console: Console,
+    cache_root: Path | None,
+    cancellation: Cancellation | None,
+    on_status: StatusHandler | None,
+) -> Grade:
+    """The grade of ``folder`` on ``cores``, which this grade holds."""
     environment: dict[str, Any] = {
         "data_source": f"{data.name} from {data.source.describe()}",
         "sandbox": isolation.describe(),

@@ -58,8 +58,14 @@ SUBMISSIONS = Path(__file__).parent.parent / "submissions"
 
 @pytest.fixture(scope="session")
 def grading_cache(tmp_path_factory) -> Path:
-    """One calibration cache for the whole run, so each reference is measured once."""
-    return tmp_path_factory.mktemp("grader-cache")
+    """One calibration cache for the whole run, shared by parallel workers (pytest -n: a lock
+    makes them measure each reference once)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # every worker's base folder sits in the run's own
+    cache = root / "grader-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ import pytest
 from rich.console import Console
 
 from grader.batch import grade_class
-from grader.grade import grade
 from grader.results import read_results
 from tests.conftest import FIXTURES, SUBMISSIONS, make_class
 
@@ -35,12 +34,9 @@ def outcome(grade) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def two_schedules(tmp_path_factory, grading_cache):
+def two_schedules(tmp_path_factory, grading_cache, graded):
     quiet = Console(file=io.StringIO(), width=120)
-    alone = {
-        name: grade(folder, assignment=FAIR, cache_root=grading_cache, console=quiet)
-        for name, folder in GRADED.items()
-    }
+    alone = {name: graded(folder, assignment=FAIR) for name, folder in GRADED.items()}
     root = tmp_path_factory.mktemp("fair")
     folder = make_class(root / "class", {**GRADED, "busy": FIXTURES / "submissions" / "busy_neighbour"})
     hog = subprocess.Popen([sys.executable, "-c", HOG])  # not pinned: it time-shares every core

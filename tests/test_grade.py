@@ -117,7 +117,8 @@ def test_dave_copied_adadelta_with_its_new_default_learning_rate(graded):
 
 
 def test_erin_trains_too_slowly(graded):
-    grade = graded(SUBMISSIONS / "erin")
+    """One epoch of tutorial 000 (the fairness tests' assignment, with the shipped 1.5 x limit)."""
+    grade = graded(SUBMISSIONS / "erin", assignment=FIXTURES / "assignments" / "fair_quick.toml")
     assert statuses(grade)["Training time"] == "failed"
     assert statuses(grade)["Test accuracy"] == "passed"
     assert "Larger batches" in message(grade, "Training time")

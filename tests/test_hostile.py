@@ -13,9 +13,11 @@ import io
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -25,7 +27,7 @@ import grader
 from grader.grade import grade
 from grader.results import Grade
 from grader.runner.sandbox import choose
-from tests.conftest import SUBMISSIONS
+from tests.conftest import CLASS_ASSIGNMENT, SUBMISSIONS
 
 HOSTILE = Path(__file__).parent / "hostile"
 ASSIGNMENT = HOSTILE / "assignment.toml"
@@ -67,8 +69,9 @@ def surroundings(tmp_path) -> Surroundings:
     return Surroundings(tmp_path / "outside")
 
 
-def lingering() -> list[str]:
-    """Command lines of any process a grade may have left behind."""
+def lingering(scratch: Path) -> list[str]:
+    """Command lines of any process a grade in ``scratch`` may have left behind (grades of other
+    tests, run beside this one by parallel workers, have their scratch elsewhere)."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -76,7 +79,8 @@ def lingering() -> list[str]:
                 command = (
                     Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 )
-                if any(marker in command for marker in LINGERING):
+                mine = "grader.runner.child" not in command or str(scratch) in command
+                if any(marker in command for marker in LINGERING) and mine:
                     found.append(command)
     return found
 
@@ -105,16 +109,19 @@ def attempt(
     assignment.write_text(spec)
     submitted = digests(folder)
 
-    result = grade(folder, assignment=assignment, console=Console(file=io.StringIO(), width=100))
+    scratch = tmp_path / "scratch"  # the children's scratch folders, so lingering() finds only ours
+    scratch.mkdir()
+    with mock.patch.object(tempfile, "tempdir", str(scratch)):
+        result = grade(folder, assignment=assignment, console=Console(file=io.StringIO(), width=100))
 
     messages = " ".join([result.problem or "", *(check.message for check in result.checks)])
     assert result.score < result.possible, messages
     assert digests(folder) == submitted, "the submission folder changed"
     assert surroundings.unchanged(), "a file outside the scratch changed"
     deadline = time.monotonic() + 5
-    while lingering() and time.monotonic() < deadline:
+    while lingering(scratch) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert lingering() == []
+    assert lingering(scratch) == []
     return result, messages
 
 
@@ -220,11 +227,12 @@ def test_no_process_outlives_its_child(tmp_path, surroundings):
 def test_a_hostile_submission_between_two_others_changes_neither(
     graded, grading_cache, tmp_path, surroundings
 ):
-    alone = [graded(SUBMISSIONS / name) for name in ("bob", "alice")]
+    quick = CLASS_ASSIGNMENT  # one epoch of tutorial 000's checks
+    alone = [graded(SUBMISSIONS / name, assignment=quick) for name in ("bob", "alice")]
     quiet = Console(file=io.StringIO(), width=100)
-    first = grade(SUBMISSIONS / "bob", cache_root=grading_cache, console=quiet)
+    first = grade(SUBMISSIONS / "bob", assignment=quick, cache_root=grading_cache, console=quiet)
     attempt("process_swarm", tmp_path, surroundings)
-    last = grade(SUBMISSIONS / "alice", cache_root=grading_cache, console=quiet)
+    last = grade(SUBMISSIONS / "alice", assignment=quick, cache_root=grading_cache, console=quiet)
     for before, after in zip(alone, (first, last), strict=True):
         # Every check, its points and the accuracy match exactly: the training clock and the fixed
         # threads make none of them depend on what ran before.

@@ -84,7 +84,7 @@ def test_stop_returns_once_every_process_of_the_child_is_gone(tmp_path):
 
     model = tmp_path / "model.py"
     model.write_text(
-        "import subprocess, time\n\ndef build_model():\n    subprocess.Popen(['sleep', '3141'])\n    time.sleep(60)\n"
+        "import subprocess, time\n\ndef build_model():\n    subprocess.Popen(['sleep', '2718'])\n    time.sleep(60)\n"
     )
     child = Runner(
         Subject.submission(model), recipe="conv_32_64_64", training=Training(1, 60), work=tmp_path / "w"
@@ -102,7 +102,7 @@ def test_stop_returns_once_every_process_of_the_child_is_gone(tmp_path):
         builder.start()
         deadline = time.monotonic() + 60
         while (
-            not any(b"3141" in _cmdline(pid) for pid in tree(child._process.pid))
+            not any(b"2718" in _cmdline(pid) for pid in tree(child._process.pid))
             and time.monotonic() < deadline
         ):
             time.sleep(0.1)

@@ -20,6 +20,7 @@ from grader.atomic import write_text_atomic
 from grader.compat.environments import ensure
 from grader.compat.explain import explain
 from grader.compat.table import Cell, Column, CompatTable
+from grader.results import read_results
 
 WARNED = "Keras warned while building the model: "
 WARNINGS_ROW, OPTIMIZER_ROW, GRADER_ROW = "Warnings while building", "Optimizer as built", "Grader"
@@ -77,26 +78,23 @@ def _grade(
     if assignment:
         command += ["--assignment", assignment]
     finished = _run(command, scratch)
-    results_file = results_dir / "results.json"
-    if finished.returncode not in (0, 1) or not results_file.is_file():
+    grade = read_results(results_dir) if finished.returncode in (0, 1) else None
+    if grade is None:
         return _failed_column(version, finished)
-    results = json.loads(results_file.read_text())
-    extra = results.get("extra_data", {})
-    table.title = f"{extra.get('display_name', subject.name)} on {extra.get('assignment', '?')} across TensorFlow versions"
-    environment, model = extra.get("environment", {}), extra.get("model") or {}
-    problem = extra.get("problem") or ""
-    not_run = set(extra.get("not_run", ()))
-    for test in results["tests"]:
-        name, points = test["name"], f"{test['score']:g}/{test['max_score']:g}"
+    table.title = f"{grade.display_name} on {grade.assignment or '?'} across TensorFlow versions"
+    environment, model = grade.environment, grade.model
+    problem = grade.problem or ""
+    for check in grade.checks:
+        name, points = check.name, f"{check.score:g}/{check.max_score:g}"
         kind = "accuracy" if "accuracy" in name.lower() else ""
-        if name in not_run:
-            table.add(name, version, Cell("not run", points, explain(problem or test["output"], model)))
-        elif test["status"] == "passed":
+        if check.status == "not run":
+            table.add(name, version, Cell("not run", points, explain(problem or check.message, model)))
+        elif check.passed:
             table.add(name, version, Cell("passed", points))
         else:
-            reason = explain(test["output"], model, check_kind=kind)
+            reason = explain(check.message, model, check_kind=kind)
             table.add(name, version, Cell("failed", points, reason))
-    warnings = [note[len(WARNED) :] for note in extra.get("notes", ()) if note.startswith(WARNED)]
+    warnings = [note[len(WARNED) :] for note in grade.notes if note.startswith(WARNED)]
     if warnings:
         reasons = dict.fromkeys(explain(text) for text in warnings)
         table.add(WARNINGS_ROW, version, Cell("warning", "", "; ".join(reasons)))
@@ -111,8 +109,8 @@ def _grade(
         environment.get("tensorflow", ""),
         environment.get("keras", ""),
         environment.get("device", ""),
-        score=results["score"],
-        possible=sum(test["max_score"] for test in results["tests"]),
+        score=grade.score,
+        possible=grade.possible,
     )
 
 
