@@ -7,7 +7,7 @@ nox -s grade -- submissions/ --jobs 2    grade a class, two at a time, into a gr
 nox -s "tests(tensorflow='2.15', device='cpu')"    the suite on one version of the matrix (nox -l)
 nox -s compat -- tutorials/tutorial_002    grade one submission on every version, as one table
 nox -s verify_docs    check every reference against its tutorial
-nox -s bench          training loop, peak fractions, time to accuracy, overheads (not run by default)
+nox -s bench          training loop, peak fractions, time to accuracy, fairness, overheads (not run by default)
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def verify_docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: training loop vs plain fit, peak fractions, layer profile, time to accuracy, overheads."""
+    """Benchmarks: training loop vs plain fit, peak fractions, layer profile, time to accuracy, fairness, overheads."""
     _install(session)
     session.run("grader", "data", "provision")
     session.run(

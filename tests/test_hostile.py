@@ -109,10 +109,14 @@ def attempt(
     assignment.write_text(spec)
     submitted = digests(folder)
 
-    scratch = tmp_path / "scratch"  # the children's scratch folders, so lingering() finds only ours
-    scratch.mkdir()
-    with mock.patch.object(tempfile, "tempdir", str(scratch)):
-        result = grade(folder, assignment=assignment, console=Console(file=io.StringIO(), width=100))
+    # The children's scratch folders go in a folder of this attempt's own, so lingering() finds only
+    # its processes; it is named like the grader's own (/tmp/grader-*), which the corpus looks in.
+    scratch = Path(tempfile.mkdtemp(prefix="grader-attempt-"))
+    try:
+        with mock.patch.object(tempfile, "tempdir", str(scratch)):
+            result = grade(folder, assignment=assignment, console=Console(file=io.StringIO(), width=100))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
     messages = " ".join([result.problem or "", *(check.message for check in result.checks)])
     assert result.score < result.possible, messages
