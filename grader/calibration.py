@@ -31,7 +31,7 @@ import numpy as np
 from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
 from grader.checks import Baseline
-from grader.cores import CoresError, grade_cores
+from grader.cores import CoresError, grade_cores, held_cores
 from grader.data import Dataset
 from grader.device import cpu_model
 from grader.model_facts import ModelFacts
@@ -171,11 +171,15 @@ def calibrate(
                 return cached
         if on_start is not None:
             on_start()
+        count = assignment.training.cores
         try:
-            cores = grade_cores(assignment.training.cores, cpus)
+            cores = grade_cores(count, cpus)  # enough of them, or say how many there are
         except CoresError as error:
             raise AssignmentError(f"{assignment.path or assignment.name}: {error}") from None
-        return _measure(assignment, data, key, path, on_event, cores, cancellation)
+        # a grade's own cores are already held by it; otherwise hold some while measuring
+        hold = contextlib.nullcontext(cores) if cpus is not None else held_cores(count, None)
+        with hold as cores:
+            return _measure(assignment, data, key, path, on_event, cores, cancellation)
 
 
 @contextlib.contextmanager

@@ -257,6 +257,19 @@ def test_sandbox_off_is_honoured_for_one_submission(tmp_path, grading_cache, mon
     assert sandbox == "process isolation only (the sandbox was turned off)"
 
 
+def test_the_printed_lines_shown_are_the_students_own(tmp_path, grading_cache, monkeypatch):
+    """Nothing the sandbox or the libraries print while starting is shown as the student's output."""
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(grading_cache))
+    folder = tmp_path / "printer"
+    write_submission(
+        folder, "def build_model():\n    print('hello from build_model')\n    raise ValueError('oops')\n"
+    )
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out")]) == 1
+    output = json.loads((tmp_path / "out" / "results.json").read_text())["output"]
+    assert "Last lines your code printed:\nhello from build_model\n" in output + "\n"
+    assert "Fontconfig" not in output
+
+
 def test_sandbox_required_without_bubblewrap_refuses_to_grade(tmp_path):
     """Where bwrap cannot be found, --sandbox required exits 2 and writes nothing."""
     import subprocess
