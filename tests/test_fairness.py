@@ -63,7 +63,7 @@ def test_points_and_accuracy_are_the_same_alone_and_beside_a_busy_neighbour(two_
         assert outcome(together[name]) == outcome(alone[name]), name
 
 
-def test_a_reference_twin_passes_and_batches_of_four_fail_in_both_schedules(two_schedules):
+def test_a_reference_twin_and_alice_pass_and_erin_one_image_at_a_time_fails_in_both_schedules(two_schedules):
     for grades in two_schedules:
         timing = {name: next(c for c in grades[name].checks if c.name == "Training time") for name in GRADED}
         assert timing["reference_twin"].passed, timing["reference_twin"].message
