@@ -42,6 +42,7 @@ from grader.timing import Timing, timed_training
 
 PROCEDURE = 3  # bump when calibration changes in a way that invalidates cached figures
 CACHE_ENV = "GRADER_CACHE_DIR"
+LOCK_WAIT_S = 0.2  # how often a grader waiting for another's calibration looks again
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def calibrate(
     (a class graded in parallel) measure them once: the others wait, then read the cache."""
     key = calibration_key(assignment, data)
     path = cache_path(key, cache_root)
-    with _locked(path):
+    with _locked(path, cancellation):
         if not force:
             cached = _read(path, key)
             if cached is not None:
@@ -177,16 +178,26 @@ def calibrate(
         except CoresError as error:
             raise AssignmentError(f"{assignment.path or assignment.name}: {error}") from None
         # a grade's own cores are already held by it; otherwise hold some while measuring
-        hold = contextlib.nullcontext(cores) if cpus is not None else held_cores(count, None)
+        hold = (
+            contextlib.nullcontext(cores)
+            if cpus is not None
+            else held_cores(count, None, cancellation=cancellation)
+        )
         with hold as cores:
             return _measure(assignment, data, key, path, on_event, cores, cancellation)
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Any:
+def _locked(path: Path, cancellation: Cancellation | None) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even if this process dies
+        # released when the file closes, even if this process dies; polled, so Ctrl-C ends the wait
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                (cancellation or Cancellation()).pause(LOCK_WAIT_S)
         yield
 
 

@@ -15,9 +15,10 @@ import contextlib
 import fcntl
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from grader.runner.supervisor import Cancellation
 
 WAIT_S = 0.2
 LOCKS = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"grader-{os.getuid()}-cores"
@@ -53,9 +54,16 @@ def cpu_shares(jobs: int, cores: int = 1) -> list[frozenset[int]]:
 
 
 @contextlib.contextmanager
-def held_cores(count: int, given: frozenset[int] | None, locks: Path = LOCKS) -> Iterator[frozenset[int]]:
+def held_cores(
+    count: int,
+    given: frozenset[int] | None,
+    *,
+    cancellation: Cancellation | None = None,
+    locks: Path = LOCKS,
+) -> Iterator[frozenset[int]]:
     """``count`` cores from ``given`` (or all available) that no other grade on this machine holds,
-    held until the block ends; waits while every group of them is held elsewhere."""
+    held until the block ends; waits while every group of them is held elsewhere (raising
+    ``Cancelled`` if ``cancellation`` interrupts the wait)."""
     cores = sorted(given) if given is not None else available_cores()
     grade_cores(count, given)  # enough of them, or say how many there are
     groups = [frozenset(cores[i : i + count]) for i in range(0, len(cores) - count + 1, count)]
@@ -71,4 +79,4 @@ def held_cores(count: int, given: frozenset[int] | None, locks: Path = LOCKS) ->
                     continue
                 yield group
                 return
-        time.sleep(WAIT_S)
+        (cancellation or Cancellation()).pause(WAIT_S)

@@ -88,7 +88,7 @@ def grade(
     except CoresError as error:
         raise AssignmentError(f"{task.path or task.name}: {error}") from None
     data = load_dataset(task.dataset, data_dir=data_dir)
-    with held_cores(task.training.cores, cpus) as cores:
+    with held_cores(task.training.cores, cpus, cancellation=cancellation) as cores:
         return _grade(
             folder, task, data, isolation, cores, started, console, cache_root, cancellation, on_status
         )

@@ -71,3 +71,33 @@ def test_grader_calibrate_measures_and_caches(tmp_path, monkeypatch, capsys):
     assert main(["calibrate", str(tmp_path / "one_epoch.toml")]) == 0
     assert "trained 1 epoch in" in capsys.readouterr().out
     assert len(list((tmp_path / "cache" / "calibration").glob("conv_32_64_64-mnist_sample-*.json"))) == 1
+
+
+def test_a_grader_waiting_for_anothers_calibration_stops_when_interrupted(sample, one_epoch, tmp_path):
+    """Another grader measuring the same figures holds the lock; an interrupted wait ends at once."""
+    import fcntl
+    import threading
+
+    from grader.runner.supervisor import Cancellation, Cancelled
+
+    lock_file = cache_path(calibration_key(one_epoch, sample), tmp_path).with_suffix(".lock")
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    cancellation = Cancellation()
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            calibrate(one_epoch, sample, cache_root=tmp_path, cancellation=cancellation)
+        except BaseException as error:
+            outcome.append(error)
+
+    with open(lock_file, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive() and not outcome
+        cancellation.cancel()
+        waiter.join(timeout=5)
+        assert not waiter.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)

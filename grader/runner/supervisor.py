@@ -138,6 +138,7 @@ class Cancellation:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runners: set[Runner] = set()
+        self._interrupted = threading.Event()
         self.cancelled = False
 
     def enter(self, runner: Runner) -> None:
@@ -150,9 +151,16 @@ class Cancellation:
         with self._lock:
             self._runners.discard(runner)
 
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (for a lock another grader holds), or raise ``Cancelled`` as soon as
+        grading is interrupted: a grade waiting for cores or figures must not outlive Ctrl-C."""
+        if self._interrupted.wait(seconds):
+            raise Cancelled("grading was interrupted")
+
     def cancel(self) -> None:
         with self._lock:
             self.cancelled = True
+            self._interrupted.set()
             runners = list(self._runners)
         for runner in runners:
             runner.kill()
