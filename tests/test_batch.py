@@ -201,7 +201,16 @@ def test_ctrl_c_keeps_finished_grades_and_a_rerun_does_the_rest(tmp_path, gradin
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     env = {**os.environ, "GRADER_CACHE_DIR": str(grading_cache), "TMPDIR": str(scratch)}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # as in a terminal: a suite started in the background inherits Ctrl-C ignored, and so would
+        # the grader (Python then installs no KeyboardInterrupt handler)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 240
     while not list(out.glob("*/results.json")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
