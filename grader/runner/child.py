@@ -17,8 +17,9 @@ the split held out of the training data that decides when to stop), ``x_test.npy
 
 ``pace`` (only ever sent to a child that runs no submission code) trains the recipe's reference
 on ``x_pace.npy``/``y_pace.npy`` in a loop, beside a submission's training on the same cores, at
-a lower priority (about a quarter of them): the training clock (grader/timing.py) measures the
-submission's CPU time in steps of this pace-setter. ``mark`` answers with its steps and CPU time so far; ``stop`` ends the loop.
+a lower priority (nice 10: about a tenth of them): the training clock (grader/timing.py) measures
+the submission's CPU time in steps of this pace-setter. ``mark`` answers with its steps and CPU
+time so far; ``stop`` ends the loop.
 
 TensorFlow runs ``--threads`` threads per pool (the cores the grade was given) with its ops made
 deterministic, so a model trains to the same weights whatever else the machine is doing.
