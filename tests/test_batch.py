@@ -107,7 +107,9 @@ def test_a_class_grades_two_at_a_time_into_a_complete_gradebook(graded_class):
     not_run = [check.name for check in stored["bob"].checks if check.status == "not run"]
     assert not_run == ["Training time", "Test accuracy"]  # no Flatten
     erin, alice = stored["erin"].metrics, stored["alice"].metrics
-    assert erin.train_cost > 2 * alice.train_cost  # batch size 1
+    # Batch size 1 would fail the tutorial's 1.5x limit and alice's batch 128 passes it; measured
+    # over 18 grades each (README, "Fair grades"), erin costs 1.97x to 2.76x and alice 0.98x to 1.17x.
+    assert erin.train_cost > 1.5 > alice.train_cost
     assert erin.accuracy > 0.5
     assert "SyntaxError" in stored["syntax_error"].problem
     with open(result.gradebook, newline="") as handle:
