@@ -30,7 +30,7 @@ from grader.device import describe_device, precision_problem
 from grader.pipeline import Context, Progress, StatusHandler, execute
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, write_results
-from grader.runner.sandbox import Sandbox, choose
+from grader.runner.sandbox import Sandbox, SandboxError, choose, closed_to_others
 from grader.runner.supervisor import Cancellation, Runner, Subject
 from grader.submission import Submission, SubmissionError, read_submission
 from grader.target import summary
@@ -65,7 +65,7 @@ def grade(
     on_status: StatusHandler | None = None,
 ) -> Grade:
     """Grade one submission folder. Raises ``SubmissionError``, ``AssignmentError`` or
-    ``DataError`` for usage problems (``SandboxError`` when ``sandbox="required"`` cannot be met);
+    ``DataError`` for usage problems (``SandboxError`` when the isolation asked for cannot be had);
     anything the submission does wrong ends up in the grade.
 
     A class batch passes ``cpus`` (the cores dealt to this grade; it trains on
@@ -88,10 +88,21 @@ def grade(
     except CoresError as error:
         raise AssignmentError(f"{task.path or task.name}: {error}") from None
     data = load_dataset(task.dataset, data_dir=data_dir)
+    if isolation.unprivileged and (exposed := _readable_by_all(data.source.path)):
+        raise SandboxError(
+            f"{exposed} holds test labels and every user can read it, so a submission running "
+            "without bubblewrap could read it too; make it private (chmod o-r) or install bubblewrap."
+        )
     with held_cores(task.training.cores, cpus, cancellation=cancellation) as cores:
         return _grade(
             folder, task, data, isolation, cores, started, console, cache_root, cancellation, on_status
         )
+
+
+def _readable_by_all(path: Path) -> Path | None:
+    """``path``, or the first file in it, that a user with no account could read."""
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    return next((file for file in files if file.is_file() and not closed_to_others(file)), None)
 
 
 def _grade(

@@ -7,6 +7,7 @@ grader, the files around it and the process table as they were. The corpus's ass
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import io
@@ -26,7 +27,7 @@ from rich.console import Console
 import grader
 from grader.grade import grade
 from grader.results import Grade
-from grader.runner.sandbox import choose
+from grader.runner.sandbox import SandboxError, choose
 from tests.conftest import CLASS_ASSIGNMENT, SUBMISSIONS
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -85,16 +86,29 @@ def lingering(scratch: Path) -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def fallback() -> str:
+    """The ``--sandbox`` mode of the unprivileged fallback, where this machine can run it."""
+    if os.geteuid() != 0:
+        pytest.skip("the unprivileged fallback is what a grader running as root gets")
+    try:
+        choose("off")
+    except SandboxError as error:
+        pytest.skip(str(error))
+    return "off"
+
+
 def attempt(
     name: str,
     tmp_path: Path,
     surroundings: Surroundings,
     files: dict[str, bytes] | None = None,
+    sandbox: str = "auto",
     **limits: float,
 ) -> tuple[Grade, str]:
-    """Grade a copy of the corpus's ``name`` (plus ``files``) under the corpus assignment, with
-    ``limits`` overriding its own; check what must hold for every attempt; return the grade and
-    all its messages."""
+    """Grade a copy of the corpus's ``name`` (plus ``files``) under the corpus assignment and
+    ``sandbox``, with ``limits`` overriding its own; check what must hold for every attempt;
+    return the grade and all its messages."""
     folder = tmp_path / name
     shutil.copytree(HOSTILE / name, folder)
     (folder / "targets.txt").write_text("\n".join(str(path) for path in surroundings.targets))
@@ -112,9 +126,11 @@ def attempt(
     # The children's scratch folders go in a folder of this attempt's own, so lingering() finds only
     # its processes; it is named like the grader's own (/tmp/grader-*), which the corpus looks in.
     scratch = Path(tempfile.mkdtemp(prefix="grader-attempt-"))
+    scratch.chmod(0o711)  # as /tmp is: the fallback's unprivileged child must pass through it
     try:
         with mock.patch.object(tempfile, "tempdir", str(scratch)):
-            result = grade(folder, assignment=assignment, console=Console(file=io.StringIO(), width=100))
+            quiet = Console(file=io.StringIO(), width=100)
+            result = grade(folder, assignment=assignment, console=quiet, sandbox=sandbox)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -160,6 +176,29 @@ def test_each_attempt_fails_with_a_clear_message_and_harms_nothing(name, tmp_pat
     assert CASES[name] in messages
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_unprivileged_fallback_stops_each_attempt_the_same_way(name, tmp_path, surroundings, fallback):
+    _, messages = attempt(name, tmp_path, surroundings, sandbox=fallback)
+    assert CASES[name] in messages
+
+
+def test_the_fallback_runs_children_as_a_user_who_can_read_none_of_the_graders_files(
+    tmp_path, surroundings, fallback
+):
+    """Without bubblewrap nothing is hidden by a mount: the child sees what every user sees. The
+    grader's data, caches and results, and the grades beside it, are closed to that user."""
+    result, _ = attempt("peek_at_labels", tmp_path, surroundings, sandbox=fallback)
+    assert result.environment["sandbox"].startswith("process isolation as an unprivileged user")
+    found = ast.literal_eval(result.log.split("LEAK ", 1)[1]) if "LEAK" in result.log else []
+    private = [path for path in found if path.startswith(("/root", "/tmp/grader-", "/tmp/pytest-of-"))]
+    assert "nothing found" in result.log or found, result.log
+    assert private == []
+    written, _ = attempt("write_outside", tmp_path / "again", surroundings, sandbox=fallback)
+    assert "WROTE" not in written.log and written.log.count("refused") == 4
+    _, messages = attempt("leave_a_process", tmp_path / "third", surroundings, sandbox=fallback)
+    assert "RuntimeError: left something running" in messages
+
+
 def test_cpu_time_is_limited(tmp_path, surroundings):
     _, messages = attempt("burn_cpu", tmp_path, surroundings, cpu_s=20, build_s=120)
     assert "used 20 s of CPU time; the limit is 20 s (limits.cpu_s)." in messages
@@ -189,7 +228,10 @@ def test_writes_outside_the_scratch_are_refused(tmp_path, surroundings):
     assert "WROTE" not in result.log and result.log.count("refused") == 4
 
 
-def test_no_network_not_even_loopback(tmp_path, surroundings):
+@pytest.mark.parametrize("sandbox", ["auto", "off"])
+def test_no_network_not_even_loopback(sandbox, tmp_path, surroundings, request):
+    if sandbox == "off" and choose(request.getfixturevalue("fallback")).network_open:
+        pytest.skip("the fallback cannot give a child a network of its own here (no CAP_SYS_ADMIN)")
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
     connections = []
@@ -204,7 +246,7 @@ def test_no_network_not_even_loopback(tmp_path, surroundings):
     thread.start()
     port = str(listener.getsockname()[1]).encode()
     try:
-        result, _ = attempt("phone_home", tmp_path, surroundings, {"port.txt": port})
+        result, _ = attempt("phone_home", tmp_path, surroundings, {"port.txt": port}, sandbox=sandbox)
     finally:
         graded.set()
         thread.join()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from grader.runner.sandbox import Sandbox, SandboxError, choose
+from grader.runner.sandbox import FALLBACK_UID, Sandbox, SandboxError, choose, closed_to_others
 
 
 def test_required_refuses_without_bubblewrap(monkeypatch):
@@ -15,8 +18,91 @@ def test_required_refuses_without_bubblewrap(monkeypatch):
     monkeypatch.setattr(sandbox, "_bubblewrap_problem", lambda: "bwrap is not installed")
     with pytest.raises(SandboxError, match="required but bwrap is not installed"):
         choose("required")
-    assert choose("auto") == Sandbox("process", "bwrap is not installed")
+    monkeypatch.setattr(sandbox, "runtime_paths", lambda: [])
+    monkeypatch.setattr(sandbox, "_network_problem", lambda: None)
+    as_root = os.geteuid() == 0  # root's children drop to a user with no account
+    assert choose("auto") == Sandbox(
+        "process", "bwrap is not installed", unprivileged=as_root, network_open=not as_root
+    )
     assert choose("off").kind == "process"
+
+
+def test_under_root_the_fallback_needs_a_python_every_user_can_read(monkeypatch, tmp_path):
+    import grader.runner.sandbox as sandbox
+
+    private = tmp_path / "python"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr(sandbox, "runtime_paths", lambda: [private])
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 0)
+    with pytest.raises(SandboxError, match="runs as an unprivileged user, and it cannot start Python here"):
+        choose("off")
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)  # not root: the grader's own user
+    assert choose("off") == Sandbox("process", "the sandbox was turned off")
+
+
+@pytest.fixture
+def open_tmp():
+    """A folder every user can pass through, as /tmp is (pytest's own tmp_path is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_closed_to_others_names_the_folder_in_the_way(open_tmp):
+    tmp_path = open_tmp
+    shut = tmp_path / "shut"
+    (shut / "open").mkdir(parents=True)
+    (shut / "open" / "labels.npy").write_bytes(b"x")
+    for path, mode in (
+        (tmp_path, 0o755),
+        (shut, 0o700),
+        (shut / "open", 0o755),
+        (shut / "open" / "labels.npy", 0o644),
+    ):
+        path.chmod(mode)
+    if closed_to_others(tmp_path):
+        pytest.skip(f"this test's folder is itself closed: {closed_to_others(tmp_path)}")
+    assert closed_to_others(shut / "open" / "labels.npy") == f"{shut} is closed to other users"
+    shut.chmod(0o711)  # passable, not listable
+    assert closed_to_others(shut / "open" / "labels.npy") == ""
+    assert closed_to_others(shut) == f"{shut} is not readable by other users"
+    assert closed_to_others(shut, read=False) == ""
+    (shut / "open" / "labels.npy").chmod(0o600)
+    assert closed_to_others(shut / "open" / "labels.npy").endswith(
+        "labels.npy is not readable by other users"
+    )
+
+
+def test_each_child_of_the_fallback_has_a_user_of_its_own():
+    fallback = Sandbox("process", "test", unprivileged=True)
+    first, second = fallback.claim_uid(frozenset({0})), fallback.claim_uid(frozenset({0}))
+    other_core = fallback.claim_uid(frozenset({1, 2}))
+    try:
+        assert len({first, second, other_core}) == 3 and min(first, second, other_core) >= FALLBACK_UID
+        assert Sandbox("bubblewrap").claim_uid(frozenset({0})) is None
+    finally:
+        for uid in (first, second, other_core):
+            Sandbox.release_uid(uid)
+    assert fallback.claim_uid(frozenset({0})) == first  # released, so free again
+    Sandbox.release_uid(first)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing a folder to another user needs root")
+def test_the_fallback_child_owns_its_scratch_but_not_the_submission(open_tmp):
+    tmp_path = open_tmp
+    root = tmp_path / "grade"
+    (root / "run" / "submission").mkdir(parents=True)
+    (root / "run" / "tmp").mkdir()
+    (root / "run" / "submission" / "model.py").write_text("x = 1")
+    (root / "run" / "submission" / "model.py").chmod(0o600)
+    root.chmod(0o700)  # as the grade's TemporaryDirectory is
+    Sandbox("process", "test", unprivileged=True).hand_over(root / "run", FALLBACK_UID)
+    assert (root / "run").stat().st_uid == (root / "run" / "tmp").stat().st_uid == FALLBACK_UID
+    submitted = root / "run" / "submission" / "model.py"
+    assert submitted.stat().st_uid == 0 and submitted.stat().st_mode & 0o777 == 0o644
+    assert (root / "run" / "submission").stat().st_uid == 0
+    assert root.stat().st_mode & 0o777 == 0o701  # passable by the child, not listable
 
 
 def test_an_unknown_mode_is_refused():

@@ -5,11 +5,15 @@ read-only view of only what it needs (system libraries, the Python installation,
 own code, the submission's copy) and one writable folder, its scratch, which is also HOME and
 TMPDIR. The grader's data, caches, results and every other submission are simply not there.
 Where bubblewrap cannot run, ``auto`` falls back to a child with a scrubbed environment and
-resource limits and says so; ``required`` refuses to grade.
+resource limits and says so; ``required`` refuses to grade. A grader running as root (as in a
+Gradescope container) never runs a child as root: the fallback runs it as a user with no account
+and no files (``FALLBACK_UID`` and up), which can read neither the grader's data and caches nor
+the results, in a network namespace of its own where the kernel allows one.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import glob
 import os
@@ -18,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +36,9 @@ SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 HIDDEN_DIRS = ("/usr/share/datasets",)  # Debian's datasets, test labels included, live under /usr
 SANDBOX_UID = 1000
+FALLBACK_UID = 64000  # users with no account; a block of UIDS_PER_CORE for each core
+UIDS_PER_CORE = 8
+CLONE_NEWNET = 0x40000000
 MAX_OPEN_FILES = 1024
 CPU_GRACE_S = 5  # SIGXCPU at the limit, SIGKILL this much later
 
@@ -45,11 +53,48 @@ class Sandbox:
 
     kind: Literal["bubblewrap", "process"]
     reason: str = ""
+    unprivileged: bool = False  # the process fallback under root: children run as FALLBACK_UID + n
+    network_open: bool = True  # the process fallback could not give the child a network of its own
 
     def describe(self) -> str:
         if self.kind == "bubblewrap":
             return "bubblewrap (no network, private PID namespace, read-only view, private scratch)"
+        if self.unprivileged:
+            network = "network open" if self.network_open else "no network"
+            return f"process isolation as an unprivileged user, {network} ({self.reason})"
         return f"process isolation only ({self.reason})"
+
+    def claim_uid(self, cpus: frozenset[int] | None) -> int | None:
+        """The user a new child on ``cpus`` runs as, its own until ``release_uid``; None to keep
+        the grader's (and bubblewrap's). Grades side by side hold different cores, and the children
+        of one grade (training, verifying, pacing) different numbers within its core's block."""
+        if not self.unprivileged:
+            return None
+        block = FALLBACK_UID + UIDS_PER_CORE * min(cpus or {0})
+        with _uids_lock:
+            uid = next(uid for uid in range(block, block + UIDS_PER_CORE) if uid not in _uids_held)
+            _uids_held.add(uid)
+        return uid
+
+    @staticmethod
+    def release_uid(uid: int | None) -> None:
+        with _uids_lock:
+            _uids_held.discard(uid)
+
+    def hand_over(self, work: Path, uid: int) -> None:
+        """Give the fallback's child ``work`` (it writes there) and let it read what it is handed;
+        the grade's scratch root around ``work`` is opened to passing through, never to listing."""
+        work.parent.chmod(work.parent.stat().st_mode | 0o001)
+        if problem := closed_to_others(work, read=False):
+            raise SandboxError(f"the child's scratch is out of its reach: {problem}")
+        os.chown(work, uid, uid)
+        for path in work.iterdir():
+            inside = [path, *(path.rglob("*") if path.is_dir() and not path.is_symlink() else ())]
+            for inner in inside:
+                if path.name != "submission":
+                    os.chown(inner, uid, uid, follow_symlinks=False)
+                elif not inner.is_symlink():  # read, never written: the grader's copy stays the grader's
+                    inner.chmod(inner.stat().st_mode | (0o555 if inner.is_dir() else 0o444))
 
     def command(
         self, argv: Sequence[str], *, work: Path, readable: Sequence[Path], env: dict[str, str]
@@ -96,6 +141,11 @@ class Sandbox:
         return [*wrapped, "--", *argv]
 
 
+_uids_held: set[int] = set()
+
+_uids_lock = threading.Lock()
+
+
 @functools.cache
 def _bubblewrap_problem() -> str | None:
     """None when bubblewrap runs here; otherwise why not (checked once per process)."""
@@ -115,18 +165,77 @@ def _bubblewrap_problem() -> str | None:
     return None
 
 
+def closed_to_others(path: Path, *, read: bool = True) -> str:
+    """Why a user with no account cannot reach ``path`` (a folder on the way it cannot pass
+    through; with ``read``, ``path`` itself it cannot read), or "" when it can."""
+    path = path.resolve()
+    for folder in reversed(path.parents):
+        if not folder.stat().st_mode & 0o001:
+            return f"{folder} is closed to other users"
+    needed = 0o005 if path.is_dir() else 0o004
+    if read and path.stat().st_mode & needed != needed:
+        return f"{path} is not readable by other users"
+    return ""
+
+
+def runtime_paths() -> list[Path]:
+    """What every child needs to read: the Python installation and the grader's own packages."""
+    import grader
+    import reference
+
+    return [
+        Path(sys.executable),
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(grader.__file__).parent,
+        Path(reference.__file__).parent,
+    ]
+
+
+def _fallback(reason: str) -> Sandbox:
+    """Process isolation; under root, as an unprivileged user that must be able to run Python."""
+    if os.geteuid() != 0:
+        return Sandbox("process", reason)
+    for path in runtime_paths():
+        if problem := closed_to_others(path):
+            raise SandboxError(
+                f"without bubblewrap ({reason}) a child runs as an unprivileged user, and it cannot "
+                f"start Python here: {problem}. Install the grader in a Python every user can read "
+                "(such as /usr/bin/python3 with a virtual environment outside /root), or bubblewrap."
+            )
+    return Sandbox("process", reason, unprivileged=True, network_open=_network_problem() is not None)
+
+
 def choose(mode: str = "auto") -> Sandbox:
     """The sandbox for ``mode``: ``auto`` (bubblewrap if it runs), ``required`` or ``off``."""
     if mode not in MODES:
         raise SandboxError(f"--sandbox must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "off":
-        return Sandbox("process", "the sandbox was turned off")
+        return _fallback("the sandbox was turned off")
     problem = _bubblewrap_problem()
     if problem is None:
         return Sandbox("bubblewrap")
     if mode == "required":
         raise SandboxError(f"the sandbox is required but {problem}; grading refused.")
-    return Sandbox("process", problem)
+    return _fallback(problem)
+
+
+def _unshare_network() -> None:
+    """Move the calling process into a network namespace of its own (only a loopback, down)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+
+
+@functools.cache
+def _network_problem() -> str | None:
+    """None when a child can get a network namespace of its own without bubblewrap (root with
+    CAP_SYS_ADMIN); otherwise why not."""
+    try:
+        subprocess.run(["/bin/true"], preexec_fn=_unshare_network, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"no network namespace ({error})"
+    return None
 
 
 def install_bubblewrap() -> str:
@@ -140,10 +249,18 @@ def install_bubblewrap() -> str:
     return f"bubblewrap installed ({shutil.which('bwrap')})"
 
 
-def limit_resources(limits: Limits, cpus: frozenset[int] | None = None) -> Callable[[], None]:
+def limit_resources(
+    limits: Limits,
+    cpus: frozenset[int] | None = None,
+    *,
+    sandbox: Sandbox | None = None,
+    uid: int | None = None,
+) -> Callable[[], None]:
     """A ``preexec_fn`` setting the kernel's limits every child gets, sandboxed or not (memory,
     process counts, disk writes and cores are the watchdog's: see ``grader.runner.watchdog``),
-    and pinning it to ``cpus`` (the grade's own cores)."""
+    pinning it to ``cpus`` (the grade's own cores) and, in the fallback under root, cutting its
+    network where it can and dropping to its unprivileged ``uid``."""
+    cut_network = sandbox is not None and sandbox.unprivileged and not sandbox.network_open
     file_bytes = limits.file_mb * MB
 
     def apply() -> None:
@@ -153,5 +270,11 @@ def limit_resources(limits: Limits, cpus: frozenset[int] | None = None) -> Calla
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + CPU_GRACE_S))
+        if cut_network:
+            _unshare_network()
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
 
     return apply

@@ -37,7 +37,7 @@ import numpy as np
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
 from grader.runner.files import UnsafeFile, read_array, write_array
-from grader.runner.sandbox import Sandbox, choose, limit_resources
+from grader.runner.sandbox import Sandbox, choose, limit_resources, runtime_paths
 from grader.runner.watchdog import Watchdog, tree
 from grader.settings import MB, Limits, Training
 from grader.timing import PaceMark
@@ -255,7 +255,10 @@ class Runner:
             *(["--target-accuracy", repr(self.target)] if self.target is not None else []),
             *subject,
         ]
-        readable = [*_runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
+        self._uid = uid = self.sandbox.claim_uid(self.cpus)
+        if uid is not None:
+            self.sandbox.hand_over(self.work, uid)
+        readable = [*runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
         command = self.sandbox.command(argv, work=self.work, readable=readable, env=env)
         self._started = time.monotonic()
         self._process = subprocess.Popen(
@@ -267,13 +270,13 @@ class Runner:
             env=env,
             pass_fds=(write_fd,),
             start_new_session=True,
-            preexec_fn=limit_resources(self.limits, self.cpus),
+            preexec_fn=limit_resources(self.limits, self.cpus, sandbox=self.sandbox, uid=uid),
         )
         os.close(write_fd)
         self._events: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
         self._watchdog = Watchdog(
-            self._process.pid, self.limits, self._log.fileno(), self._kill, self.cpus
+            self._process.pid, self.limits, self._log.fileno(), self._kill, self.cpus, uid
         ).start()
         if self.cancellation is not None and self.cancellation.cancelled:
             self._kill()  # cancelled while it was starting: its first wait fails at once
@@ -293,8 +296,10 @@ class Runner:
         self._kill()
         process.wait()
         self._watchdog.stop()
+        self.sandbox.release_uid(self._uid)
         if process.stdin:
-            process.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # a command it never read
+                process.stdin.close()
         self._log.close()
         if self.cancellation is not None:
             self.cancellation.leave(self)
@@ -405,19 +410,27 @@ class Runner:
         self._events.put(None)
 
     def _kill(self) -> None:
-        """Kill every process of the child's tree and its process group, then wait until none is
-        left. Under bubblewrap the sandbox's inner processes are in a session of their own and die
-        only after the outer one, so they are killed by name (pid), not only by group."""
+        """Kill every process of the child's tree and its process group (in the fallback under
+        root, every process of its user), then wait until none is left. Under bubblewrap the
+        sandbox's inner processes are in a session of their own and die only after the outer one,
+        so they are killed by name (pid), not only by group."""
         assert self._process is not None
-        doomed = tree(self._process.pid)
+        root, uid = self._process.pid, self._uid
+        doomed = tree(root, uid)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._process.pid, signal.SIGKILL)
-        for pid in doomed:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            os.killpg(root, signal.SIGKILL)
         deadline = time.monotonic() + EXIT_WAIT_S
-        while any(_alive(pid) for pid in doomed if pid != self._process.pid) and time.monotonic() < deadline:
+        while doomed and time.monotonic() < deadline:
+            for pid in doomed:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
+            # Wait for those to die; the fallback's user is swept again (one may have forked).
+            doomed = [
+                pid
+                for pid in {*doomed, *(tree(root, uid)[1:] if uid is not None else ())}
+                if pid != root and _alive(pid)
+            ]
 
     def _send(self, command: str) -> None:
         assert self._process is not None and self._process.stdin is not None
@@ -490,19 +503,6 @@ class Runner:
         text = os.pread(fd, LOG_TAIL_BYTES, max(0, size - LOG_TAIL_BYTES)).decode(errors="replace")
         lines = [line for line in text.splitlines() if line.strip() and not _is_tf_notice(line)]
         return "\n".join(lines[-LOG_TAIL_LINES:])
-
-
-def _runtime_paths() -> list[Path]:
-    """What a sandboxed child must read: the Python installation and the grader's own packages."""
-    import grader
-    import reference
-
-    return [
-        Path(sys.prefix),
-        Path(sys.base_prefix),
-        Path(grader.__file__).parent,
-        Path(reference.__file__).parent,
-    ]
 
 
 @functools.cache

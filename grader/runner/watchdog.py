@@ -34,16 +34,22 @@ class Usage:
     cores: frozenset[int] = frozenset()  # every core any of its processes may run on
 
 
-def _table() -> tuple[dict[int, list[int]], dict[int, tuple[bytes, bytes, int, int]]]:
-    """Every process's children, and its name, state, resident pages and CPU ticks."""
+def _table(
+    uid: int | None = None,
+) -> tuple[dict[int, list[int]], dict[int, tuple[bytes, bytes, int, int]], list[int]]:
+    """Every process's children, and its name, state, resident pages and CPU ticks; and the
+    processes running as ``uid``."""
     children: dict[int, list[int]] = {}
     stats: dict[int, tuple[bytes, bytes, int, int]] = {}
+    owned: list[int] = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat", "rb") as stat:
                 raw = stat.read()
+            if uid is not None and entry.stat().st_uid == uid:
+                owned.append(int(entry.name))
         except OSError:
             continue  # it ended while we looked
         head, _, tail = raw.rpartition(b")")
@@ -52,30 +58,37 @@ def _table() -> tuple[dict[int, list[int]], dict[int, tuple[bytes, bytes, int, i
         children.setdefault(int(fields[1]), []).append(pid)
         ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
         stats[pid] = (head.partition(b"(")[2], fields[0], int(fields[21]), ticks)
-    return children, stats
+    return children, stats, owned
 
 
-def tree(root: int) -> list[int]:
-    """``root`` and every process descended from it, as they are now."""
-    children, _ = _table()
-    found, pending = [], [root]
+def _reach(root: int, children: dict[int, list[int]], owned: list[int]) -> list[int]:
+    """``root``, the processes running as the child's own user (the fallback's: one that left the
+    tree, in a session of its own and adopted by init, is still the child's), and their descendants."""
+    found: dict[int, None] = {}
+    pending = [root, *owned]
     while pending:
         pid = pending.pop()
-        found.append(pid)
-        pending.extend(children.get(pid, ()))
-    return found
+        if pid not in found:
+            found[pid] = None
+            pending.extend(children.get(pid, ()))
+    return list(found)
 
 
-def usage(root: int) -> Usage:
+def tree(root: int, uid: int | None = None) -> list[int]:
+    """``root`` and every process descended from it (or running as ``uid``), as they are now."""
+    children, _, owned = _table(uid)
+    return _reach(root, children, owned)
+
+
+def usage(root: int, uid: int | None = None) -> Usage:
     """Resident memory, live processes (sandbox helpers aside), CPU time, bytes written to disk and
-    allowed cores of ``root`` and all its descendants. A process's reaped children are counted in
-    its own totals (``cutime``, ``/proc/PID/io``), so summing the live tree counts everything once."""
-    children, stats = _table()
+    allowed cores of ``root`` and all its descendants (and of every process running as ``uid``).
+    A process's reaped children are counted in its own totals (``cutime``, ``/proc/PID/io``), so
+    summing the live tree counts everything once."""
+    children, stats, owned = _table(uid)
     memory = processes = ticks = written = 0
     cores: set[int] = set()
-    pending = [root]
-    while pending:
-        pid = pending.pop()
+    for pid in _reach(root, children, owned):
         if pid in stats:
             name, state, rss, used = stats[pid]
             memory += rss * PAGE_BYTES
@@ -84,7 +97,6 @@ def usage(root: int) -> Usage:
             if state != b"Z":
                 written += _written(pid)
                 cores |= _allowed_cores(pid)
-        pending.extend(children.get(pid, ()))
     return Usage(memory, processes, ticks / TICKS, written, frozenset(cores))
 
 
@@ -122,7 +134,8 @@ def parse_cores(text: str) -> set[int]:
 
 class Watchdog:
     """Polls one child's tree until stopped; calls ``on_trip`` once when a limit is passed.
-    ``cores`` are the cores the child was pinned to; widening its affinity beyond them trips too."""
+    ``cores`` are the cores the child was pinned to; widening its affinity beyond them trips too.
+    ``uid`` is the fallback's user for this child: its every process counts, in the tree or not."""
 
     def __init__(
         self,
@@ -131,8 +144,10 @@ class Watchdog:
         output_fd: int,
         on_trip: Callable[[], None],
         cores: frozenset[int] | None = None,
+        uid: int | None = None,
     ) -> None:
         self.pid = pid
+        self.uid = uid
         self.limits = limits
         self.output_fd = output_fd
         self.on_trip = on_trip
@@ -159,7 +174,7 @@ class Watchdog:
                 return
 
     def usage_now(self) -> Usage:
-        return usage(self.pid)
+        return usage(self.pid, self.uid)
 
     def poll(self) -> bool:
         """Look at the tree once now, stopping the child if it is past a limit; True once tripped.
@@ -169,7 +184,7 @@ class Watchdog:
         """
         if self.tripped:
             return True
-        now = usage(self.pid)
+        now = usage(self.pid, self.uid)
         if now.processes:
             self.last = now
         self.peak = Usage(
