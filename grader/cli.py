@@ -170,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
             "index.html, leaderboard.json, leaderboard.md and plots/ to --out: one table per assignment, "
             "ranked by test accuracy, then fewer parameters, then shorter training, with display names "
             "from submission.toml and the reference models as baseline rows. Before --deadline only the "
-            "public 30%% of the test set is shown; from it on, the private 70%% decides. The page needs "
+            "public 30% of the test set is shown; from it on, the private 70% decides. The page needs "
             "no server or network and sorts by any column."
         ),
     )
@@ -186,6 +186,30 @@ def _parser() -> argparse.ArgumentParser:
         type=_deadline,
         metavar="WHEN",
         help="ISO date-time (2026-12-01T23:59+00:00); before it the board is public, from it on final",
+    )
+
+    gradescope = commands.add_parser(
+        "gradescope",
+        help="build the Gradescope autograder zip for an assignment",
+        description=(
+            "Write a zip to upload as a Gradescope programming assignment's autograder: setup.sh "
+            "installs bubblewrap and this grader, keeps the dataset and the assignment readable by "
+            "root only and calibrates the reference once; run_autograder grades each upload "
+            "(model.py at any depth, or a single .py file) and always writes results.json."
+        ),
+    )
+    gradescope.add_argument(
+        "assignment", metavar="ASSIGNMENT", help="an assignment name, tutorial number or .toml file"
+    )
+    gradescope.add_argument(
+        "--out",
+        type=Path,
+        default=Path("autograder.zip"),
+        metavar="FILE",
+        help="the zip (default: autograder.zip)",
+    )
+    gradescope.add_argument(
+        "--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)"
     )
 
     data = commands.add_parser("data", help="provision and inspect the datasets", description="Datasets.")
@@ -439,6 +463,17 @@ def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _gradescope(args: argparse.Namespace, console: Console) -> int:
+    from grader.gradescope import build_autograder
+
+    out = build_autograder(args.assignment, args.out, data_dir=args.data_dir)
+    console.print(
+        f"Wrote {out} ({out.stat().st_size / 1e6:.1f} MB). Upload it as the autograder of a Gradescope "
+        "programming assignment (Ubuntu base image)."
+    )
+    return EXIT_OK
+
+
 def _data(args: argparse.Namespace, console: Console) -> int:
     from grader.data import DATASETS, DataError, load_dataset
 
@@ -491,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             return _compat(args, console)
         if args.command == "leaderboard":
             return _leaderboard(args, console)
+        if args.command == "gradescope":
+            return _gradescope(args, console)
         return _data(args, console)
     except (
         KeyError,

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder's image: it installs
+# bubblewrap and the grader, keeps the data and the assignment where only root can read them,
+# and measures the reference on this image so that no student's grade waits for it.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${GRADER_PYTHON:-python3}"
+SOURCE="$ROOT/source"
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    missing=()
+    command -v bwrap >/dev/null || missing+=(bubblewrap)
+    command -v uv >/dev/null || "$PYTHON" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    fi
+fi
+
+# A virtual environment every user can read: without bubblewrap the student's code runs as a
+# user with no account, which must still be able to start Python.
+umask 022
+if command -v uv >/dev/null; then
+    uv venv --quiet --python "$PYTHON" "$ROOT/venv"
+    UV_COMPILE_BYTECODE=1 uv pip install --quiet --python "$ROOT/venv/bin/python" "$SOURCE/project"
+else
+    "$PYTHON" -m venv "$ROOT/venv"
+    "$ROOT/venv/bin/pip" install --quiet "$SOURCE/project"
+fi
+
+chmod -R go-rwx "$SOURCE"  # the test labels and the assignment are the grader's alone
+chmod 755 "$ROOT"
+GRADER_CACHE_DIR="$SOURCE/cache" "$ROOT/venv/bin/grader" calibrate "$SOURCE/assignment.toml" \
+    --data-dir "$SOURCE/data"

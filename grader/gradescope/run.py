@@ -1,0 +1,124 @@
+"""What ``run_autograder`` runs for each submission: grade ``/autograder/submission`` as one
+submission, whatever the student uploaded, and always leave ``results/results.json``.
+
+A student may upload ``model.py`` at any depth (a zipped folder, a GitHub repository) or a single
+Python file under another name. An upload the grader cannot take, and any fault of the grader's
+own, still ends as a failed test that says what to do: Gradescope shows the student nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+
+from grader.atomic import write_text_atomic
+
+MODEL_FILE = "model.py"
+IGNORED = ("__MACOSX", "__pycache__")  # what archivers and Python add beside a student's files
+
+
+class UploadError(ValueError):
+    """The upload holds no model.py the grader can pick without guessing."""
+
+
+def _visible(upload: Path, path: Path) -> bool:
+    parts = path.relative_to(upload).parts
+    return not any(part.startswith(".") or part in IGNORED for part in parts)
+
+
+def find_model(upload: Path) -> Path:
+    """The ``model.py`` to grade: the shallowest one, or a lone Python file under any name."""
+    models = sorted((p for p in upload.rglob(MODEL_FILE) if _visible(upload, p)), key=lambda p: len(p.parts))
+    if models:
+        shallowest = [p for p in models if len(p.parts) == len(models[0].parts)]
+        if len(shallowest) > 1:
+            where = ", ".join(str(p.relative_to(upload)) for p in shallowest)
+            raise UploadError(f"Your upload has more than one {MODEL_FILE} ({where}): upload only one.")
+        return models[0]
+    scripts = [p for p in upload.rglob("*.py") if _visible(upload, p)]
+    if len(scripts) == 1:
+        return scripts[0]
+    if not scripts:
+        raise UploadError(
+            f"Your upload has no Python file: upload {MODEL_FILE}, which defines build_model() "
+            "(and, if you like, fit_kwargs())."
+        )
+    names = ", ".join(sorted(str(p.relative_to(upload)) for p in scripts)[:5])
+    raise UploadError(
+        f"Your upload has {len(scripts)} Python files ({names}) and none is named {MODEL_FILE}: "
+        f"rename the one that defines build_model() to {MODEL_FILE}."
+    )
+
+
+def _failed(message: str, possible: float, name: str = "Submission") -> dict:
+    test = {"name": name, "score": 0, "max_score": possible, "status": "failed", "output": message}
+    return {"score": 0, "output": message, "tests": [{**test, "visibility": "visible"}]}
+
+
+def _possible(assignment: Path) -> float:
+    try:
+        from grader.assignment import load_assignment
+
+        return sum(check.points for check in load_assignment(assignment).checks)
+    except Exception:  # the assignment itself may be what is broken
+        return 0.0
+
+
+def run_autograder(root: Path, *, console: Console | None = None) -> int:
+    """Grade ``root/submission`` against ``root/source/assignment.toml`` into ``root/results``;
+    returns the grader's exit code (0, 1, 2 or 3), and results.json is there whatever it is."""
+    from grader.assignment import AssignmentError
+    from grader.data import DataError
+    from grader.grade import grade, write_outputs
+    from grader.runner.sandbox import SandboxError
+    from grader.submission import SubmissionError
+
+    console = console or Console()
+    source, results = root / "source", root / "results"
+    assignment = source / "assignment.toml"
+    try:
+        model = find_model(root / "submission")
+        with tempfile.TemporaryDirectory(prefix="grader-upload-") as staging:
+            folder = Path(staging) / "submission"
+            if model.name == MODEL_FILE:
+                shutil.copytree(model.parent, folder, symlinks=True)
+            else:  # a lone file under another name is the model
+                folder.mkdir()
+                shutil.copyfile(model, folder / MODEL_FILE)
+            result = grade(folder, assignment=assignment, data_dir=source / "data", console=console)
+            write_outputs(result, results)
+        return 0 if result.passed else 1
+    except UploadError as error:
+        outcome, code = _failed(str(error), _possible(assignment)), 2
+    except (AssignmentError, DataError, SandboxError, SubmissionError) as error:
+        message = f"The autograder is misconfigured ({error}). This is not your fault: tell your instructor."
+        outcome, code = _failed(message, _possible(assignment), "Autograder"), 2
+    except Exception as error:  # the grader's fault, never the student's
+        traceback.print_exc()
+        message = (
+            f"The autograder failed ({type(error).__name__}: {error}). This is not your fault: "
+            "resubmit in a few minutes, and tell your instructor if it happens again."
+        )
+        outcome, code = _failed(message, _possible(assignment), "Autograder"), 3
+    console.print(outcome["output"])
+    write_text_atomic(results / "results.json", json.dumps(outcome, indent=2) + "\n")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.gradescope.run", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path("/autograder"), help="Gradescope's root folder")
+    args = parser.parse_args(argv)
+    run_autograder(args.root)
+    return 0  # Gradescope reads results.json; a non-zero exit would only hide it
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The Gradescope autograder end to end: the zip built, unpacked into an /autograder-like root,
+``setup.sh`` run (a real install of this grader and a real calibration), then ``run_autograder``
+for the uploads students really make; every results.json is checked against Gradescope's schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.gradescope import build_autograder, find_model
+from grader.gradescope.run import UploadError
+from grader.runner.sandbox import closed_to_others
+from tests.conftest import CLASS_ASSIGNMENT, SUBMISSIONS
+from tests.test_results import validate
+
+SETUP_TIMEOUT_S = 900
+RUN_TIMEOUT_S = 600
+
+
+def _shared_python() -> str | None:
+    """A Python 3.11+ every user can read: the fallback's unprivileged child must start it."""
+    for candidate in (sys.executable, "/usr/bin/python3.11", "/usr/bin/python3"):
+        path = Path(candidate).resolve()
+        if path.is_file() and not closed_to_others(path) and not closed_to_others(Path(sys.base_prefix)):
+            return str(path)
+    return None
+
+
+# -- what a student uploads ---------------------------------------------------------------------
+def test_the_model_is_found_at_any_depth_or_as_a_lone_file(tmp_path):
+    nested = tmp_path / "zip" / "hw1-main" / "src"
+    nested.mkdir(parents=True)
+    (nested / "model.py").write_text("")
+    (tmp_path / "zip" / "__MACOSX").mkdir()
+    (tmp_path / "zip" / "__MACOSX" / "model.py").write_text("")  # what macOS's archiver adds
+    assert find_model(tmp_path / "zip") == nested / "model.py"
+    (tmp_path / "lone").mkdir()
+    (tmp_path / "lone" / "hw1.py").write_text("")
+    assert find_model(tmp_path / "lone") == tmp_path / "lone" / "hw1.py"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ([], "Your upload has no Python file: upload model.py"),
+        (["a.py", "b.py"], "has 2 Python files (a.py, b.py) and none is named model.py: rename"),
+        (["x/model.py", "y/model.py"], "more than one model.py (x/model.py, y/model.py): upload only one"),
+    ],
+)
+def test_an_upload_without_one_clear_model_says_what_to_upload(tmp_path, files, message):
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    with pytest.raises(UploadError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        find_model(tmp_path)
+
+
+# -- the autograder, end to end -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def autograder():
+    """The class assignment's autograder, unpacked and set up in a root every user can pass
+    through (as /autograder is), with the results of each upload read back."""
+    python = _shared_python()
+    if python is None or shutil.which("uv") is None:
+        pytest.skip("needs uv and a Python every user can read (such as /usr/bin/python3.11)")
+    root = Path(tempfile.mkdtemp(prefix="grader-autograder-root-"))
+    root.chmod(0o755)
+    package = build_autograder(str(CLASS_ASSIGNMENT), root / "autograder.zip")
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):  # zipfile drops the modes; Gradescope keeps them
+        (root / "source" / script).chmod(0o755)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": python}
+    env.pop("GRADER_CACHE_DIR", None)
+    env.pop("VIRTUAL_ENV", None)
+    setup = subprocess.run(
+        ["bash", str(root / "source" / "setup.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SETUP_TIMEOUT_S,
+        check=False,
+    )
+    assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+
+    def run(upload: dict[str, Path | str]) -> tuple[dict, subprocess.CompletedProcess]:
+        for folder in ("submission", "results"):
+            shutil.rmtree(root / folder, ignore_errors=True)
+        (root / "submission").mkdir()
+        for name, content in upload.items():
+            target = root / "submission" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content.read_text() if isinstance(content, Path) else content)
+        done = subprocess.run(
+            [str(root / "source" / "run_autograder")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+            check=False,
+        )
+        results = json.loads((root / "results" / "results.json").read_text())
+        validate(results)
+        return results, done
+
+    yield root, run
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_setup_keeps_the_data_and_assignment_to_root_and_calibrates_once(autograder):
+    root, _ = autograder
+    source = root / "source"
+    assert closed_to_others(source / "data") and closed_to_others(source / "assignment.toml")
+    assert not closed_to_others(root / "venv" / "bin" / "python")  # the fallback's child can start it
+    assert list((source / "cache" / "calibration").glob("conv_32_64_64-mnist_sample-*.json"))
+
+
+def test_a_folder_uploaded_with_model_py_deep_inside_is_graded(autograder):
+    _, run = autograder
+    results, done = run(
+        {
+            "hw1-main/alice/model.py": SUBMISSIONS / "alice" / "model.py",
+            "hw1-main/alice/submission.toml": SUBMISSIONS / "alice" / "submission.toml",
+        }
+    )
+    assert results["score"] == 10, done.stdout[-3000:]
+    assert "reference calibration" not in results["output"]  # measured by setup.sh, not per student
+    assert [test["status"] for test in results["tests"]] == ["passed"] * 4
+
+
+def test_a_failing_model_and_a_lone_file_are_graded_alike(autograder):
+    _, run = autograder
+    folder, _ = run({"model.py": SUBMISSIONS / "bob" / "model.py"})
+    lone, _ = run({"hw1.py": SUBMISSIONS / "bob" / "model.py"})
+    assert folder["score"] == lone["score"] == 2
+    assert [t["status"] for t in folder["tests"]] == [t["status"] for t in lone["tests"]]
+
+
+def test_an_empty_upload_is_a_failed_test_that_says_what_to_upload(autograder):
+    _, run = autograder
+    results, _ = run({})
+    assert results["score"] == 0 and results["tests"][0]["max_score"] == 10
+    assert results["tests"][0]["output"].startswith("Your upload has no Python file: upload model.py")
+
+
+def test_the_graders_own_faults_still_leave_results(autograder):
+    root, run = autograder
+    data = next((root / "source" / "data").iterdir())
+    kept = data.read_bytes()
+    try:
+        data.write_bytes(b"not a dataset")
+        results, _ = run({"model.py": SUBMISSIONS / "alice" / "model.py"})
+        assert results["tests"][0]["name"] == "Autograder" and "misconfigured" in results["output"]
+        assert "This is not your fault" in results["output"]
+    finally:
+        data.write_bytes(kept)
+    python = root / "venv" / "bin" / "python"
+    python.rename(python.with_name("python.away"))  # a broken image: Python itself cannot start
+    try:
+        results, done = run({"model.py": SUBMISSIONS / "alice" / "model.py"})
+    finally:
+        python.with_name("python.away").rename(python)
+    assert done.returncode == 0 and results["score"] == 0
+    assert results["output"].startswith("The autograder could not start (exit code 127)")
