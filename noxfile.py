@@ -30,7 +30,11 @@ os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 nox.options.sessions = ["lint", f"tests(tensorflow='{NEWEST}', device='cpu')"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = "3.11"
+# Debian's Python where it is installed: every user can read it, so the sandbox's fallback (which
+# runs a root grader's children as a user with no account) and the Gradescope autograder are
+# tested too; a Python under /root would be out of that user's reach.
+SHARED_PYTHON = Path("/usr/bin/python3.11")
+PYTHON = str(SHARED_PYTHON) if SHARED_PYTHON.is_file() else "3.11"
 BENCHMARK_JSON = ".benchmarks/throughput.json"
 
 
