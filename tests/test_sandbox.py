@@ -124,5 +124,8 @@ def test_the_scratch_is_the_only_writable_place(tmp_path):
         "/opt/venv",
     ]
     assert "--unshare-all" in command and "--die-with-parent" in command and "--clearenv" in command
+    if Path("/usr/share/datasets").is_dir():  # hidden even when Python lives in /usr (Debian's)
+        usr = Sandbox("bubblewrap").command(["python"], work=work, readable=[Path("/usr")], env={})
+        assert usr.index("/usr/share/datasets") > max(i for i, arg in enumerate(usr) if arg == "/usr")
     assert command[-2:] == ["--", "python"]
     assert Sandbox("process", "off").command(["python"], work=work, readable=[], env={}) == ["python"]

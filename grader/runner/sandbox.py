@@ -108,9 +108,6 @@ class Sandbox:
             wrapped += ["--ro-bind-try", folder, folder]
         for file in SYSTEM_FILES:
             wrapped += ["--ro-bind-try", file, file]
-        for folder in HIDDEN_DIRS:
-            if Path(folder).is_dir():
-                wrapped += ["--tmpfs", folder]
         scratch = str(work / "tmp")  # on disk, not RAM, where every byte written counts (limits.disk_mb)
         wrapped += [
             "--proc",
@@ -132,6 +129,9 @@ class Sandbox:
             str(p) for p in paths if p not in inside
         ):  # after /tmp: a venv may be there
             wrapped += ["--ro-bind", path, path]
+        for folder in HIDDEN_DIRS:  # after every bind: a Python in /usr binds all of /usr again
+            if Path(folder).is_dir():
+                wrapped += ["--tmpfs", folder]
         wrapped += ["--bind", str(work), str(work)]
         for path in inside:  # read-only islands in the scratch, such as the submission's copy
             wrapped += ["--ro-bind", str(path), str(path)]
