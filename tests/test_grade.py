@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from grader.assignment import ASSIGNMENTS_DIR
 from grader.cli import main
-from tests.conftest import FIXTURES, SUBMISSIONS
+from grader.grade import grade
+from tests.conftest import CLASS_ASSIGNMENT, FIXTURES, SUBMISSIONS
 from tests.test_results import validate
 
 
@@ -329,3 +331,28 @@ def test_assignments_are_listed_with_their_checks(capsys):
     assert main(["assignments"]) == 0
     text = capsys.readouterr().out
     assert "conv_32_64_64" in text and "adadelta_dropout" in text and "Parameter count" in text
+
+
+def test_the_fallback_refuses_test_labels_every_user_can_read(tmp_path):
+    """Without bubblewrap the child reads what every user reads: world-readable labels are refused."""
+    import shutil
+    import tempfile
+
+    from grader.data import load_dataset
+    from grader.runner.sandbox import SandboxError, choose
+
+    try:
+        if not choose("off").unprivileged:
+            pytest.skip("the unprivileged fallback is what a grader running as root gets")
+    except SandboxError as error:
+        pytest.skip(str(error))
+    shared = Path(tempfile.mkdtemp(prefix="grader-test-data-"))
+    try:
+        shared.chmod(0o755)
+        copy = shared / load_dataset("mnist_sample").source.path.name
+        shutil.copyfile(load_dataset("mnist_sample").source.path, copy)
+        copy.chmod(0o644)
+        with pytest.raises(SandboxError, match="holds test labels and every user can read it"):
+            grade(SUBMISSIONS / "bob", assignment=CLASS_ASSIGNMENT, data_dir=shared, sandbox="off")
+    finally:
+        shutil.rmtree(shared)
