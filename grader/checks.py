@@ -14,11 +14,16 @@ from typing import Any, ClassVar, Literal
 
 from grader.compare import PASS_THROUGH, compare_facts, explain_departure
 from grader.model_facts import ModelFacts, Shape, format_shape
+from grader.scoring import TestScore
 from grader.settings import SettingsError, from_table, setting
+from grader.split import PUBLIC_FRACTION
 from grader.timing import Timing
 
 Status = Literal["passed", "failed", "not run"]
 Phase = Literal["build", "train"]
+Visibility = Literal["visible", "after_due_date", "after_published", "hidden"]
+# Gradescope's visibilities, from shown soonest to never shown to students.
+VISIBILITIES: tuple[Visibility, ...] = ("visible", "after_due_date", "after_published", "hidden")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class CheckResult:
     score: float
     status: Status
     message: str
+    visibility: Visibility = "visible"
 
     @property
     def passed(self) -> bool:
@@ -58,7 +64,7 @@ class Evidence:
     facts: ModelFacts
     baseline: Baseline | None = None
     timing: Timing | None = None
-    accuracy: float | None = None
+    test: TestScore | None = None  # the predictions scored on the test set and its two parts
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,12 @@ class Check:
     """Base class: ``points`` are all or nothing; ``gates`` stops training when it fails."""
 
     points: float = setting(kind=float, minimum=0, doc="points for passing (all or nothing)")
+    visibility: str = setting(
+        "visible",
+        kind=str,
+        choices=VISIBILITIES,
+        doc="when students see it on Gradescope (hidden: worth 0 points)",
+    )
     kind: ClassVar[str] = ""
     name: ClassVar[str] = ""
     phase: ClassVar[Phase] = "build"
@@ -80,12 +92,21 @@ class Check:
 
     def run(self, evidence: Evidence) -> CheckResult:
         ok, message = self.evaluate(evidence)
-        return CheckResult(
-            self.name, self.points, self.points if ok else 0.0, "passed" if ok else "failed", message
-        )
+        return self.result(self.points if ok else 0.0, "passed" if ok else "failed", message)
+
+    def sealed(self, evidence: Evidence) -> CheckResult | None:
+        """A second result, shown to students later than this one (the accuracy check's private
+        part); most checks have none."""
+        return None
+
+    def failed(self, message: str) -> CheckResult:
+        return self.result(0.0, "failed", message)
 
     def not_run(self, reason: str) -> CheckResult:
-        return CheckResult(self.name, self.points, 0.0, "not run", f"Not run: {reason}")
+        return self.result(0.0, "not run", f"Not run: {reason}")
+
+    def result(self, score: float, status: Status, message: str) -> CheckResult:
+        return CheckResult(self.name, self.points, score, status, message, self.visibility)  # type: ignore[arg-type]
 
     def describe(self) -> str:
         """The rule in words, for reports and ``grader assignments``."""
@@ -267,7 +288,13 @@ class TrainingTime(Check):
 
 @dataclass(frozen=True)
 class Accuracy(Check):
-    """Accuracy on the held-out test split: ``minimum``, or at most ``below_reference`` points under it."""
+    """Accuracy on the public part of the held-out test split (grader/split.py): ``minimum``, or
+    at most ``below_reference`` points under the reference's on the same part.
+
+    The public part is all a student is ever scored on before the deadline; the private part and
+    the whole set go to a second, sealed result worth no points (``private_visibility``), so
+    nothing a student sees lets them work out the figure the final leaderboard ranks by.
+    """
 
     minimum: float | None = setting(
         None,
@@ -285,6 +312,12 @@ class Accuracy(Check):
         words="percentage points from 0 to 100",
         doc="at most this many points under the reference's",
     )
+    private_visibility: str = setting(
+        "after_due_date",
+        kind=str,
+        choices=VISIBILITIES[1:],
+        doc="when students see the private part's figure",
+    )
     kind: ClassVar[str] = "accuracy"
     name: ClassVar[str] = "Test accuracy"
     phase: ClassVar[Phase] = "train"
@@ -295,6 +328,11 @@ class Accuracy(Check):
             raise SettingsError(
                 "give exactly one of minimum (a fraction, e.g. 0.97) and below_reference (points)"
             )
+        if VISIBILITIES.index(self.private_visibility) < VISIBILITIES.index(self.visibility):  # type: ignore[arg-type]
+            raise SettingsError(
+                f"private_visibility {self.private_visibility!r} would show the private part's figure "
+                f"before this check itself ({self.visibility!r})."
+            )
 
     @property
     def needs_baseline(self) -> bool:
@@ -302,29 +340,61 @@ class Accuracy(Check):
 
     def describe(self) -> str:
         if self.below_reference is not None:
-            return f"test accuracy at most {_points(self.below_reference)} below the reference's"
-        return f"test accuracy at least {self.minimum:.2%}"
+            return f"public test accuracy at most {_points(self.below_reference)} below the reference's"
+        return f"public test accuracy at least {self.minimum:.2%}"
 
-    def threshold(self, baseline: Baseline | None) -> tuple[float, str]:
+    def threshold(self, baseline: Baseline | None, part: str = "public") -> tuple[float, str]:
+        """The accuracy needed on one part of the test set ("public" or "private"), in words."""
         if self.below_reference is None:
             return float(self.minimum or 0), f"{self.minimum:.2%} needed"
         assert baseline is not None
-        needed = baseline.accuracy - self.below_reference / 100
+        figure = baseline.public_accuracy if part == "public" else baseline.private_accuracy
+        reference = baseline.accuracy if figure is None else figure
+        needed = reference - self.below_reference / 100
         return needed, (
-            f"{needed:.2%} needed: the reference's {baseline.accuracy:.2%} on this machine "
+            f"{needed:.2%} needed: the reference's {reference:.2%} on this part on this machine "
             f"minus {_points(self.below_reference)}"
         )
 
     def evaluate(self, evidence: Evidence) -> tuple[bool, str]:
-        assert evidence.accuracy is not None
+        assert evidence.test is not None and evidence.test.public is not None
         needed, words = self.threshold(evidence.baseline)
-        accuracy = evidence.accuracy
+        accuracy = evidence.test.public
+        scored = f"Test accuracy {accuracy:.2%} on the public {PUBLIC_FRACTION:.0%} of the test set"
         if accuracy < needed:
             return False, (
-                f"Test accuracy {accuracy:.2%}; {words}. Check the optimizer and its learning rate, "
-                "and that the model trains for enough epochs."
+                f"{scored}; {words}. Check the optimizer and its learning rate, and that the model "
+                "trains for enough epochs."
             )
-        return True, f"Test accuracy {accuracy:.2%}; {words}."
+        return True, f"{scored}; {words}."
+
+    def sealed(self, evidence: Evidence) -> CheckResult | None:
+        test = evidence.test
+        if test is None or test.private is None or test.accuracy is None:
+            return None
+        needed, words = self.threshold(evidence.baseline, "private")
+        ok = test.private >= needed
+        nonfinite = (
+            f" {test.nonfinite_private:,} of its predictions were NaN or infinite and count as wrong."
+            if test.nonfinite_private
+            else ""
+        )
+        message = (
+            f"Test accuracy {test.private:.2%} on the private {1 - PUBLIC_FRACTION:.0%} of the test set; "
+            f"{words}.{nonfinite} On the whole test set: {test.accuracy:.2%}. Worth no points: it shows "
+            "how the model does on images nobody saw a score for, and ranks the final leaderboard."
+        )
+        return CheckResult(
+            PRIVATE_NAME,
+            0.0,
+            0.0,
+            "passed" if ok else "failed",
+            message,
+            self.private_visibility,  # type: ignore[arg-type]
+        )
+
+
+PRIVATE_NAME = "Test accuracy, private part"
 
 
 def _points(value: float) -> str:
@@ -341,10 +411,18 @@ def make_check(table: Any) -> Check:
     kind = table.get("kind") if isinstance(table, dict) else None
     if kind not in KINDS:
         raise SettingsError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
-    return from_table(KINDS[kind], {key: value for key, value in table.items() if key != "kind"})
+    check = from_table(KINDS[kind], {key: value for key, value in table.items() if key != "kind"})
+    if check.visibility == "hidden" and check.points:
+        raise SettingsError(
+            "visibility hidden is for checks worth 0 points: students see their total score, which "
+            "would give the check away. Use after_due_date or after_published to hold back a check "
+            "that carries points."
+        )
+    return check
 
 
 __all__ = [
+    "VISIBILITIES",
     "Accuracy",
     "Baseline",
     "Check",
@@ -354,5 +432,6 @@ __all__ = [
     "OutputShape",
     "ParameterCount",
     "TrainingTime",
+    "Visibility",
     "make_check",
 ]

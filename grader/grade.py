@@ -27,7 +27,7 @@ from grader.checks import Baseline
 from grader.cores import CoresError, grade_cores, held_cores
 from grader.data import Dataset, load_dataset
 from grader.device import describe_device, precision_problem
-from grader.pipeline import Context, Progress, StatusHandler, execute
+from grader.pipeline import Context, Progress, StatusHandler, execute, results_in_order
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, write_results
 from grader.runner.sandbox import Sandbox, SandboxError, choose, closed_to_others
@@ -188,7 +188,7 @@ def _grade(
         assignment=task.name,
         title=task.title,
         dataset=task.dataset,
-        checks=tuple(progress.results[check] for check in task.checks),
+        checks=results_in_order(task, progress),
         execution_time=timings["total"],
         metrics=progress.metrics,
         timings=timings,

@@ -106,6 +106,7 @@ class Progress:
     """Where a grade has got to; ``execute`` turns it into the checks' results whatever happened."""
 
     results: dict[Check, CheckResult] = field(default_factory=dict)
+    sealed: dict[Check, CheckResult] = field(default_factory=dict)  # shown to students later (Check.sealed)
     problem: str | None = None
     log: str = ""
     notes: list[str] = field(default_factory=list)
@@ -148,6 +149,16 @@ def execute(context: Context, phases: tuple[Phase, ...] | None = None) -> Progre
         if check not in progress.results:
             progress.results[check] = check.not_run(reason)
     return progress
+
+
+def results_in_order(task: Assignment, progress: Progress) -> tuple[CheckResult, ...]:
+    """Every check's result in the assignment's order, each followed by its sealed result."""
+    found: list[CheckResult] = []
+    for check in task.checks:
+        found.append(progress.results[check])
+        if check in progress.sealed:
+            found.append(progress.sealed[check])
+    return tuple(found)
 
 
 # -- the phases --------------------------------------------------------------------------------
@@ -207,7 +218,7 @@ def train(context: Context, progress: Progress) -> None:
             )
         except PhaseFailed as failure:
             stopped = {
-                check: CheckResult(check.name, check.points, 0.0, "failed", failure.message)
+                check: check.failed(failure.message)
                 for check in context.checks("train")
                 if check.kind == "training_time" and failure.limit == "training.time_limit_s"
             }
@@ -314,7 +325,7 @@ def time_training(context: Context, progress: Progress) -> None:
         if check.kind != "training_time":
             continue
         if progress.missed:
-            progress.results[check] = CheckResult(check.name, check.points, 0.0, "failed", progress.missed)
+            progress.results[check] = check.failed(progress.missed)
         else:
             progress.results[check] = check.run(evidence)
 
@@ -339,10 +350,13 @@ def score(context: Context, progress: Progress) -> None:
         public_accuracy=found.public,
         private_accuracy=found.private,
     )
-    evidence = Evidence(progress.built.facts, progress.baseline, progress.timing, found.accuracy)
+    evidence = Evidence(progress.built.facts, progress.baseline, progress.timing, found)
     for check in context.checks("train"):
         if check.kind != "training_time":
             progress.results[check] = check.run(evidence)
+            sealed = check.sealed(evidence)
+            if sealed is not None:
+                progress.sealed[check] = sealed
 
 
 PHASES: tuple[Phase, ...] = (build, gate, train, verify, predict, time_to_target, time_training, score)

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.progress import training_bar
-from grader.results import Grade
+from grader.results import Grade, Moment
 
 MARKS = {
     "passed": "[green]✓ passed[/green]",
@@ -53,18 +53,33 @@ def describe_timings(timings: dict[str, float]) -> str:
     return " · ".join(parts)
 
 
-def render_grade(grade: Grade, console: Console) -> None:
+WHEN_SHOWN = {
+    "after_due_date": "shown to students after the due date",
+    "after_published": "shown to students once grades are published",
+    "hidden": "never shown to students",
+}
+
+
+def render_grade(grade: Grade, console: Console, *, moment: Moment | None = None) -> None:
+    """The grade as a table. With ``moment``, only what a student sees then (``report.txt``);
+    without, everything, each check a student does not see yet marked (the instructor's view)."""
     table = Table(expand=True, show_lines=True)
     table.add_column("Check", no_wrap=True)
     table.add_column("Points", justify="right", no_wrap=True)
     table.add_column("Result", no_wrap=True)
     table.add_column("Details", ratio=1)
-    for check in grade.checks:
+    for check in grade.checks if moment is None else grade.shown(moment):
+        when = WHEN_SHOWN.get(check.visibility) if moment is None else None
         table.add_row(
-            check.name, f"{check.score:g} / {check.max_score:g}", MARKS[check.status], check.message
+            check.name + (f"\n({when})" if when else ""),
+            f"{check.score:g} / {check.max_score:g}",
+            MARKS[check.status],
+            check.message,
         )
     colour = "green" if grade.passed else "red"
     lines: list[Any] = [table]
+    if moment is not None and len(grade.shown(moment)) < len(grade.checks):
+        lines.append(Text(grade.student_summary(moment)))
     if grade.problem:
         lines.append(Text(grade.problem, style="red"))
     if grade.log:
@@ -77,16 +92,20 @@ def render_grade(grade: Grade, console: Console) -> None:
         Panel(
             Group(*lines),
             title=f"[bold]{grade.display_name}[/bold] — {grade.title}",
-            subtitle=f"[bold {colour}]{grade.score:g} / {grade.possible:g} points[/bold {colour}]",
+            subtitle=(
+                f"[bold {colour}]{grade.score:g} / {grade.possible:g} points[/bold {colour}]"
+                if moment is None or len(grade.shown(moment)) == len(grade.checks)
+                else None
+            ),
             title_align="left",
         )
     )
 
 
 def report_text(grade: Grade) -> str:
-    """The same report as plain text, for ``report.txt``."""
+    """The report as plain text for ``report.txt``: what the student sees before the due date."""
     console = Console(file=io.StringIO(), width=REPORT_WIDTH, no_color=True, highlight=False)
-    render_grade(grade, console)
+    render_grade(grade, console, moment="now")
     return console.file.getvalue()  # type: ignore[attr-defined]
 
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from grader.atomic import write_text_atomic
-from grader.checks import CheckResult
+from grader.checks import VISIBILITIES, CheckResult
 
 RESULTS_FILE = "results.json"
-VISIBILITY = "visible"
+OUTPUT_FORMAT = "text"  # a student's printed lines are shown as they are: no Markdown, no HTML
+Moment = Literal["now", "after_due_date", "after_published"]
+MOMENTS: tuple[Moment, ...] = ("now", "after_due_date", "after_published")
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,38 @@ class Grade:
 
     @property
     def passed(self) -> bool:
-        """Graded, with every check passed (a refusal has no checks and has not passed)."""
-        return bool(self.checks) and all(check.passed for check in self.checks)
+        """Graded, with every check that carries points passed (a refusal has no checks and has
+        not passed; a result worth nothing, like the private part's figure, only informs)."""
+        return bool(self.checks) and all(check.passed for check in self.checks if check.max_score)
+
+    def shown(self, moment: Moment = "now") -> tuple[CheckResult, ...]:
+        """The checks a student sees at ``moment``: before the due date only the visible ones,
+        then those shown after it, then those shown once grades are published; hidden never."""
+        latest = MOMENTS.index(moment)
+        return tuple(check for check in self.checks if VISIBILITIES.index(check.visibility) <= latest)
 
     def summary(self) -> str:
         return f"{self.display_name}: {self.score:g} / {self.possible:g} points on {self.title}."
 
-    def output(self) -> str:
-        """The submission-wide message: the score, why grading stopped (if it did), notes."""
+    def student_summary(self, moment: Moment = "now") -> str:
+        """The summary a student may see at ``moment``: points of the checks shown then."""
+        shown = self.shown(moment)
+        later = [c for c in self.checks if c not in shown and c.visibility != "hidden"]
+        if not later:
+            return self.summary()
+        more = f" {len(later)} more result{'s are' if len(later) > 1 else ' is'} shown later"
+        if not any(check.max_score for check in later):
+            return f"{self.summary()}{more}, worth no points."
+        points = sum(check.score for check in shown)
+        possible = sum(check.max_score for check in shown)
+        return f"{self.display_name}: {points:g} / {possible:g} points on the checks shown now, on {self.title}.{more}."
+
+    def output(self, moment: Moment = "now") -> str:
+        """The submission-wide message a student may see at ``moment``: the points shown then, why
+        grading stopped (if it did), notes."""
         if self.refused:
             return f"Not graded: {self.problem}"
-        parts = [self.summary()]
+        parts = [self.student_summary(moment)]
         if self.problem:
             parts.append(self.problem)
         if self.log:
@@ -99,8 +122,8 @@ class Grade:
 
     def leaderboard(self) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
-        if self.metrics.accuracy is not None:
-            entries.append({"name": "Accuracy", "value": round(self.metrics.accuracy, 4)})
+        if self.metrics.public_accuracy is not None:  # never the whole set's: see grader/split.py
+            entries.append({"name": "Public accuracy", "value": round(self.metrics.public_accuracy, 4)})
         if self.metrics.parameters is not None:
             entries.append({"name": "Parameters", "value": self.metrics.parameters, "order": "asc"})
         if self.metrics.train_cost is not None:
@@ -118,6 +141,9 @@ class Grade:
             "score": self.score,
             "execution_time": round(self.execution_time, 2),
             "output": self.output(),
+            "output_format": OUTPUT_FORMAT,
+            "test_output_format": OUTPUT_FORMAT,
+            "stdout_visibility": "hidden",  # tracebacks and the grader's log: for the instructor
             "tests": [
                 {
                     "name": check.name,
@@ -125,7 +151,7 @@ class Grade:
                     "max_score": check.max_score,
                     "status": "passed" if check.passed else "failed",
                     "output": check.message,
-                    "visibility": VISIBILITY,
+                    "visibility": check.visibility,
                 }
                 for check in self.checks
             ],
@@ -167,6 +193,9 @@ class Grade:
                     float(test["score"]),
                     "not run" if test["name"] in not_run else test["status"],
                     str(test.get("output", "")),
+                    test.get("visibility", "visible")
+                    if test.get("visibility") in VISIBILITIES
+                    else "visible",
                 )
                 for test in results.get("tests", ())
             )
@@ -197,6 +226,23 @@ class Grade:
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"not a grader results.json ({error!r})") from None
+
+
+def student_view(grade: Grade, moment: Moment = "now") -> dict[str, Any]:
+    """What a student sees of ``results.json`` on Gradescope at ``moment``: the output, the tests
+    shown then, the leaderboard entries and, while no test is held back, the total score."""
+    shown = grade.shown(moment)
+    held_back = [
+        check for check in grade.checks if check.visibility != "hidden" and check not in shown
+    ]  # Gradescope hides the total while any of these is
+    gradescope = grade.to_gradescope()
+    names = {check.name for check in shown}
+    return {
+        "output": grade.output(moment),
+        "tests": [test for test in gradescope["tests"] if test["name"] in names],
+        "leaderboard": gradescope["leaderboard"],
+        **({} if held_back else {"score": gradescope["score"]}),
+    }
 
 
 def write_results(grade: Grade, out_dir: Path) -> Path:

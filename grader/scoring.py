@@ -32,12 +32,15 @@ def accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
 @dataclass(frozen=True)
 class TestScore:
     """Accuracy on the whole test set and on its public and private parts (``grader.split``);
-    ``problem`` says why there is none, or what was counted wrong."""
+    ``problem`` says why there is none, or what was counted wrong on the public part (a student
+    sees it, so it says nothing of the private part)."""
 
     accuracy: float | None = None
     public: float | None = None
     private: float | None = None
     problem: str | None = None
+    nonfinite_public: int = 0  # predictions that were NaN or infinite, counted wrong
+    nonfinite_private: int = 0
 
 
 def score_test(scores: np.ndarray, labels: np.ndarray) -> TestScore:
@@ -50,14 +53,21 @@ def score_test(scores: np.ndarray, labels: np.ndarray) -> TestScore:
         )
     right = correct(scores, labels)
     mask = public_mask(len(labels))
-    finite = np.isfinite(scores).all(axis=1)
+    nonfinite = ~np.isfinite(scores).all(axis=1)
+    public_bad, private_bad = int(nonfinite[mask].sum()), int(nonfinite[~mask].sum())
     problem = (
-        None
-        if finite.all()
-        else f"{int((~finite).sum()):,} predictions were NaN or infinite and count as wrong."
+        f"{public_bad:,} of the model's predictions on the public part of the test set were NaN or "
+        "infinite and count as wrong."
+        if public_bad
+        else None
     )
     return TestScore(
-        float(np.mean(right)), float(np.mean(right[mask])), float(np.mean(right[~mask])), problem
+        float(np.mean(right)),
+        float(np.mean(right[mask])),
+        float(np.mean(right[~mask])),
+        problem,
+        public_bad,
+        private_bad,
     )
 
 

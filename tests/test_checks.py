@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks import (
+    PRIVATE_NAME,
     Accuracy,
     Baseline,
     Evidence,
@@ -15,7 +16,9 @@ from grader.checks import (
     make_check,
 )
 from grader.model_facts import LayerFacts, ModelFacts
+from grader.scoring import TestScore as Scored
 from grader.settings import SettingsError
+from grader.split import PUBLIC_FRACTION
 from grader.timing import Timing
 
 # Tutorial 000's printed summary (InputLayer left out, as Sequential summaries do).
@@ -58,6 +61,8 @@ BASELINE = Baseline(
     train_seconds=25.0,
     accuracy=0.97,
     epochs=5,
+    public_accuracy=0.975,
+    private_accuracy=0.968,
     timing=REFERENCE_COST,
 )
 
@@ -148,16 +153,45 @@ def test_a_cost_over_the_limit_by_less_than_its_noise_is_within_it():
     assert noisy.passed
 
 
-def test_accuracy_relative_and_absolute():
-    relative = Accuracy(points=3, below_reference=0.5)  # 97% - 0.5 points = 96.5%
-    assert relative.run(evidence(accuracy=0.965)).passed
-    low = relative.run(evidence(accuracy=0.9649))
+def scored(public: float, private: float = 0.5) -> Scored:
+    return Scored(PUBLIC_FRACTION * public + (1 - PUBLIC_FRACTION) * private, public, private)
+
+
+def test_accuracy_relative_and_absolute_on_the_public_part():
+    relative = Accuracy(points=3, below_reference=0.5)  # the reference's public 97.5% - 0.5 = 97%
+    assert relative.run(evidence(test=scored(0.97))).passed
+    low = relative.run(evidence(test=scored(0.9699, private=1.0)))  # the private part does not help
+    assert not low.passed and "Test accuracy 96.99% on the public 30% of the test set" in low.message
     assert (
-        not low.passed
-        and "96.50% needed: the reference's 97.00% on this machine minus 0.5 points" in low.message
+        "97.00% needed: the reference's 97.50% on this part on this machine minus 0.5 points" in low.message
     )
-    assert Accuracy(points=3, minimum=0.9).run(evidence(accuracy=0.9)).passed
-    assert not Accuracy(points=3, minimum=0.9).run(evidence(accuracy=0.8999)).passed
+    assert Accuracy(points=3, minimum=0.9).run(evidence(test=scored(0.9))).passed
+    assert not Accuracy(points=3, minimum=0.9).run(evidence(test=scored(0.8999, private=1.0))).passed
+
+
+def test_the_private_part_goes_to_a_sealed_result_worth_nothing():
+    check = Accuracy(points=3, below_reference=0.5)
+    sealed = check.sealed(evidence(test=scored(0.99, private=0.9629)))
+    assert sealed is not None and (sealed.name, sealed.max_score, sealed.score) == (PRIVATE_NAME, 0, 0)
+    assert sealed.visibility == "after_due_date" and sealed.status == "failed"  # 96.29% < 96.8% - 0.5
+    assert "96.29% on the private 70%" in sealed.message and "whole test set: 97.10%" in sealed.message
+    passing = check.sealed(evidence(test=scored(0.5, private=0.963)))
+    assert passing is not None and passing.status == "passed"
+    assert check.run(evidence(test=scored(0.99))).visibility == "visible"
+    later = Accuracy(points=3, minimum=0.9, private_visibility="after_published")
+    assert later.sealed(evidence(test=scored(0.9, 0.9))).visibility == "after_published"
+
+
+def test_visibility_is_a_setting_of_every_check_and_hidden_ones_carry_no_points():
+    held = make_check({"kind": "parameters", "points": 2, "maximum": 10, "visibility": "after_due_date"})
+    assert held.not_run("x").visibility == held.run(evidence()).visibility == "after_due_date"
+    assert make_check({"kind": "layers", "points": 0, "visibility": "hidden"}).visibility == "hidden"
+    with pytest.raises(SettingsError, match="visibility hidden is for checks worth 0 points"):
+        make_check({"kind": "layers", "points": 1, "visibility": "hidden"})
+    with pytest.raises(SettingsError, match="visibility must be one of visible, after_due_date"):
+        make_check({"kind": "layers", "points": 1, "visibility": "later"})
+    with pytest.raises(SettingsError, match="would show the private part's figure before this check"):
+        make_check({"kind": "accuracy", "points": 1, "minimum": 0.9, "visibility": "after_published"})
 
 
 def test_only_relative_checks_need_the_reference_baseline():

@@ -7,6 +7,7 @@ real-TensorFlow tests (test_grade.py, test_hostile.py, ...) show the children th
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,14 @@ import pytest
 from grader.assignment import Assignment
 from grader.checks import Accuracy, Baseline, LayerShapes, OutputShape, ParameterCount, TrainingTime
 from grader.data import Dataset
+from grader.leaderboard.board import _board
 from grader.model_facts import LayerFacts, ModelFacts
-from grader.pipeline import Context, PhaseFailure, Progress, execute
+from grader.pipeline import Context, PhaseFailure, Progress, execute, results_in_order
+from grader.report import report_text
+from grader.results import Grade, student_view
 from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Trained
 from grader.settings import Limits, Target, Training
+from grader.split import public_mask
 from grader.timing import PaceMark, Timing
 
 FACTS = ModelFacts(
@@ -264,8 +269,14 @@ def test_nan_predictions_count_as_wrong_and_say_so(tmp_path):
     scores = right()
     scores[:20] = np.nan
     progress, _, _ = run(tmp_path, verifier={"predict": scores})
-    assert progress.problem == "20 predictions were NaN or infinite and count as wrong."
+    public = int(public_mask(len(scores))[:20].sum())  # the student is told of the public part's only
+    assert progress.problem == (
+        f"{public} of the model's predictions on the public part of the test set were NaN or infinite "
+        "and count as wrong."
+    )
     assert progress.metrics.accuracy == pytest.approx(0.8) and statuses(progress)["Test accuracy"] == "failed"
+    sealed = progress.sealed[next(iter(progress.sealed))]
+    assert f"{20 - public} of its predictions were NaN or infinite" in sealed.message
 
 
 def test_a_loss_that_became_nan_gets_a_note(tmp_path):
@@ -329,3 +340,42 @@ def test_a_phase_failure_settles_its_checks_and_leaves_the_rest_not_run(tmp_path
     progress = execute(context, (stops,))
     assert progress.results[CHECKS[0]] == settled and (progress.problem, progress.log) == ("why", "printed")
     assert [progress.results[check].message for check in CHECKS[1:]] == ["Not run: it stopped here."] * 4
+
+
+def grade_of(tmp_path: Path, scores: np.ndarray, name: str) -> Grade:
+    folder = tmp_path / name
+    folder.mkdir()
+    progress, _, _ = run(folder, verifier={"predict": scores})
+    return Grade(
+        "student", "student", TASK.name, TASK.title, TASK.dataset, results_in_order(TASK, progress), 30.0,
+        metrics=progress.metrics, problem=progress.problem, notes=tuple(progress.notes),
+    )  # fmt: skip
+
+
+def test_nothing_a_student_sees_before_the_due_date_depends_on_the_private_part(tmp_path):
+    """Two models that agree on the public part and differ on the private part (one also with
+    NaN there) look the same to their students until the due date: the output, every test shown,
+    the leaderboard entries, report.txt and the public board; after it they differ."""
+    private = ~public_mask(len(LABELS))
+    worse = right()
+    worse[np.flatnonzero(private)[::2]] = np.roll(np.eye(10, dtype="float32"), 1, axis=1)[0]
+    worse[np.flatnonzero(private)[1]] = np.nan
+    a, b = grade_of(tmp_path, right(), "a"), grade_of(tmp_path, worse, "b")
+    assert a.metrics.private_accuracy == 1.0 and b.metrics.private_accuracy < 0.7
+    assert [check.name for check in a.checks][-1] == "Test accuracy, private part"
+
+    def seen(grade: Grade, moment: str = "now") -> tuple[object, ...]:
+        board = _board("quick", [grade], "public" if moment == "now" else "final")
+        entries = board.entries
+        view = student_view(grade, moment)  # type: ignore[arg-type]
+        return (
+            json.dumps(view),
+            report_text(grade) if moment == "now" else "",
+            [entry.to_dict(board.phase) for entry in entries],
+        )
+
+    assert seen(a) == seen(b)
+    assert "score" in student_view(a, "after_due_date") and "score" not in student_view(a)
+    assert seen(a, "after_due_date") != seen(b, "after_due_date")
+    whole = f"{b.metrics.accuracy:.2%}"
+    assert whole not in json.dumps(student_view(b)) and whole in json.dumps(student_view(b, "after_due_date"))

@@ -44,7 +44,7 @@ def rows(stored: dict[str, Grade | None]) -> tuple[list[str], list[dict[str, Any
     checks: list[str] = []
     for grade in stored.values():
         for check in grade.checks if grade else ():
-            if check.name not in checks:
+            if check.max_score and check.name not in checks:  # figures worth nothing are in TRAILING
                 checks.append(check.name)
     table: list[dict[str, Any]] = []
     for name, grade in stored.items():
@@ -60,7 +60,7 @@ def rows(stored: dict[str, Grade | None]) -> tuple[list[str], list[dict[str, Any
             "possible": grade.possible,
             "problem": grade.problem or "",
         }
-        row |= {check.name: check.score for check in grade.checks}
+        row |= {check.name: check.score for check in grade.checks if check.max_score}
         row |= {key: getattr(grade.metrics, key) for key in TRAILING[:-1]}
         table.append(row)
     for assignment in {row.get("assignment") for row in table if row.get("assignment")}:

@@ -95,6 +95,7 @@ def _standing(entry: Entry) -> Standing:
 def _entry(grade: Grade, phase: Phase) -> Entry:
     metrics = grade.metrics
     public, private = metrics.public_accuracy, metrics.private_accuracy
+    shown = grade.shown("after_due_date" if phase == "final" else "now")  # no held-back points
     return Entry(
         name=public_name(grade),
         accuracy=private if phase == "final" else public,
@@ -103,8 +104,8 @@ def _entry(grade: Grade, phase: Phase) -> Entry:
         parameters=metrics.parameters,
         train_cost=metrics.train_cost,
         train_noise=metrics.train_noise,
-        score=grade.score,
-        possible=grade.possible,
+        score=sum(check.score for check in shown),
+        possible=sum(check.max_score for check in shown),
         history=grade.history,
     )
 
