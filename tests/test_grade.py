@@ -20,7 +20,8 @@ from tests.test_results import validate
 
 
 def statuses(grade) -> dict[str, str]:
-    return {check.name: check.status for check in grade.checks}
+    """Each check's status; the private part's result, worth no points, is left out."""
+    return {check.name: check.status for check in grade.checks if check.max_score}
 
 
 def message(grade, name: str) -> str:
@@ -49,15 +50,22 @@ def test_alice_passes_every_check(alice):
     code, results, report, _, _ = alice
     assert code == 0
     assert results["score"] == 10
-    assert [test["status"] for test in results["tests"]] == ["passed"] * 5
-    assert "10 / 10 points" in report
+    assert [test["status"] for test in results["tests"][:5]] == ["passed"] * 5
+    sealed = results["tests"][5]  # the private part: no points, shown after the due date
+    assert (sealed["name"], sealed["max_score"], sealed["visibility"]) == (
+        "Test accuracy, private part",
+        0,
+        "after_due_date",
+    )
+    assert "10 / 10 points" in report and "private" not in report  # report.txt: what alice sees now
 
 
 def test_alice_results_are_gradescope_json_with_leaderboard_and_environment(alice):
     _, results, _, _, _ = alice
     validate(results)
     board = {entry["name"]: entry for entry in results["leaderboard"]}
-    assert 0.9 < board["Accuracy"]["value"] <= 1
+    assert board["Public accuracy"]["value"] == round(results["extra_data"]["metrics"]["public_accuracy"], 4)
+    assert 0.9 < board["Public accuracy"]["value"] <= 1
     assert board["Parameters"] == {"name": "Parameters", "value": 458_570, "order": "asc"}
     cost = board["Training cost (x reference)"]
     assert cost["order"] == "asc" and 0.5 < cost["value"] < 1.5

@@ -214,7 +214,8 @@ def test_faked_predictions_are_not_what_is_scored(tmp_path, surroundings, sample
     np.save(answers, sample.y_test)  # the public test labels, as a student could ship them
     result, messages = attempt("fake_evaluation", tmp_path, surroundings, {"answers.npy": answers.getvalue()})
     assert result.metrics.accuracy is not None and result.metrics.accuracy < 0.3, messages
-    assert "Test accuracy" in messages and result.checks[-1].status == "failed"
+    accuracy = next(check for check in result.checks if check.name == "Test accuracy")
+    assert "Test accuracy" in messages and accuracy.status == "failed"
 
 
 def test_the_test_labels_and_other_work_are_not_visible(tmp_path, surroundings):
