@@ -14,6 +14,10 @@
     [limits]              # optional: memory, processes, CPU, file, disk and output sizes, wall times
     memory_mb = 4096
 
+    [submissions]         # optional, for Gradescope: at most 3 graded a day, the best one counts
+    per_day = 3
+    counts = "best"
+
     [[checks]]
     kind = "parameters"
     points = 2
@@ -33,11 +37,11 @@ from typing import Any
 
 from grader.checks import Check, make_check
 from grader.data.catalog import DATASETS
-from grader.settings import Limits, SettingsError, Target, Training, from_table, refuse_unknown
+from grader.settings import Limits, SettingsError, Submissions, Target, Training, from_table, refuse_unknown
 
 ASSIGNMENTS_DIR = Path(__file__).parent / "assignments"
 TEXT_KEYS = ("title", "reference", "dataset")
-TOP_LEVEL = (*TEXT_KEYS, "train_despite_failures", "training", "target", "limits", "checks")
+TOP_LEVEL = (*TEXT_KEYS, "train_despite_failures", "training", "target", "limits", "submissions", "checks")
 
 
 class AssignmentError(ValueError):
@@ -57,6 +61,7 @@ class Assignment:
     train_despite_failures: bool = False
     limits: Limits = field(default_factory=Limits)
     target: Target | None = None  # time-to-accuracy (see grader/target.py); None: fixed epochs
+    submissions: Submissions = field(default_factory=Submissions)  # Gradescope's limits
     path: Path | None = None
 
     @property
@@ -128,6 +133,7 @@ def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
     _check_dataset(table["dataset"], path)
     training = from_table(Training, table.get("training", {}), prefix="training.")
     limits = from_table(Limits, table.get("limits", {}), prefix="limits.")
+    submissions = from_table(Submissions, table.get("submissions", {}), prefix="submissions.")
     target = None
     if "target" in table:
         target = from_table(Target, table["target"], prefix="target.", given={"seeds": (training.seed,)})
@@ -158,6 +164,7 @@ def parse_assignment(table: dict[str, Any], *, path: Path) -> Assignment:
         train_despite_failures=despite,
         limits=limits,
         target=target,
+        submissions=submissions,
         path=path,
     )
 

@@ -157,6 +157,7 @@ class Grade:
             ],
             "leaderboard": self.leaderboard(),
             "extra_data": {
+                "counted": not self.refused,  # toward a submission limit (grader/gradescope/limits.py)
                 "submission": self.submission,
                 "display_name": self.display_name,
                 "display_name_chosen": self.chose_name,

@@ -3,6 +3,7 @@
     [training]   max_epochs, time_limit_s, seed, precision, cores
     [limits]     memory_mb, processes, cpu_s, file_mb, disk_mb, output_mb, startup_s, build_s, predict_s
     [target]     accuracy, validation_fraction, seeds
+    [submissions] per_day, counts (Gradescope's autograder only)
     [[checks]]   points, and each kind's own keys (declared the same way in grader/checks.py)
 
 Each key is a dataclass field made with ``setting()``: its type, its range and one line saying
@@ -217,4 +218,16 @@ class Target:
         length=(1, MAX_SEEDS),
         distinct=True,
         doc="one training run per seed (default: the training seed)",
+    )
+
+
+@dataclass(frozen=True)
+class Submissions:
+    """How many submissions Gradescope's autograder grades, and which one counts."""
+
+    per_day: int | None = setting(
+        None, kind=int, minimum=1, doc="graded at most this many in any 24 hours (default: no limit)"
+    )
+    counts: str = setting(
+        "last", kind=str, choices=("last", "best"), doc="whose score stands: the last graded, or the best"
     )

@@ -18,6 +18,7 @@ MODEL_FILE = "model.py"
 SETTINGS_FILE = "submission.toml"
 SETTINGS_KEYS = ("assignment", "display_name")
 MAX_DISPLAY_NAME = 64
+RESERVED_NAMES = ("reference", "anonymous")  # what a board's baseline rows and pseudonyms start with
 
 
 class SubmissionError(ValueError):
@@ -73,5 +74,12 @@ def read_submission(folder: Path | str) -> Submission:
     chose = "display_name" in settings
     if not isinstance(display, str) or not display.strip() or not display.isprintable():
         notes.append(f"{SETTINGS_FILE}: display_name must be printable text; the folder name is used.")
+        display, chose = name, False
+    elif chose and display.strip().casefold().startswith(RESERVED_NAMES):
+        notes.append(
+            f"{SETTINGS_FILE}: display_name may not start with {' or '.join(RESERVED_NAMES)}, which "
+            "the leaderboard uses for the reference models and for students who chose no name; "
+            "you are shown under a pseudonym."
+        )
         display, chose = name, False
     return Submission(folder, name, display.strip()[:MAX_DISPLAY_NAME], assignment, tuple(notes), chose)

@@ -91,9 +91,14 @@ def autograder():
     )
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
 
-    def run(upload: dict[str, Path | str]) -> tuple[dict, subprocess.CompletedProcess]:
+    def run(
+        upload: dict[str, Path | str], metadata: dict | None = None
+    ) -> tuple[dict, subprocess.CompletedProcess]:
         for folder in ("submission", "results"):
             shutil.rmtree(root / folder, ignore_errors=True)
+        (root / "submission_metadata.json").unlink(missing_ok=True)
+        if metadata is not None:  # Gradescope writes it beside submission/
+            (root / "submission_metadata.json").write_text(json.dumps(metadata))
         (root / "submission").mkdir()
         for name, content in upload.items():
             target = root / "submission" / name
@@ -170,3 +175,39 @@ def test_the_graders_own_faults_still_leave_results(autograder):
         python.with_name("python.away").rename(python)
     assert done.returncode == 0 and results["score"] == 0
     assert results["output"].startswith("The autograder could not start (exit code 127)")
+
+
+def test_submission_limits_turn_away_a_fourth_upload_and_keep_the_best_score(autograder):
+    root, run = autograder
+    assignment = root / "source" / "assignment.toml"
+    kept = assignment.read_text()
+    assignment.write_text(kept + '\n[submissions]\nper_day = 2\ncounts = "best"\n')
+    try:
+        alice, _ = run({"model.py": SUBMISSIONS / "alice" / "model.py"})
+        failed, _ = run({})  # an empty upload: not graded, so it does not count
+        assert alice["extra_data"]["counted"] and not failed["extra_data"]["counted"]
+        past = [
+            {"submission_time": "2026-11-20T16:00:00-08:00", "score": 10, "results": alice},
+            {"submission_time": "2026-11-20T16:30:00-08:00", "score": 0, "results": failed},
+        ]
+        bob, _ = run(
+            {"model.py": SUBMISSIONS / "bob" / "model.py"},
+            {"created_at": "2026-11-20T17:00:00-08:00", "previous_submissions": past},
+        )
+        assert bob["score"] == 10 and bob["tests"][0]["name"] == "Parameter count"  # bob's own tests
+        assert "Submission 2 of the 2 graded in any 24 hours." in bob["output"]
+        assert (
+            "This submission scored 2; your best, 10 (submitted 2026-11-20T16:00-08:00), stands."
+            in bob["output"]
+        )
+        past.append({"submission_time": "2026-11-20T17:00:00-08:00", "score": 10, "results": bob})
+        again, done = run(
+            {"model.py": SUBMISSIONS / "bob" / "model.py"},
+            {"created_at": "2026-11-20T18:00:00-08:00", "previous_submissions": past},
+        )
+        assert again["output"].startswith("Not graded: you have had 2 submissions graded in the 24 hours")
+        assert "submit after 2026-11-21T16:00-08:00" in again["output"]
+        assert again["score"] == 10 and again["tests"] == alice["tests"]  # the best one's tests stand
+        assert "Grading" not in done.stdout  # turned away before any child started
+    finally:
+        assignment.write_text(kept)

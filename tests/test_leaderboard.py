@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ import pytest
 
 from grader.checks import CheckResult
 from grader.leaderboard import build_boards, write_site
-from grader.leaderboard.board import public_name
+from grader.leaderboard.names import KEY_FILE, pseudonym_key, public_names, tag
 from grader.results import Grade, Metrics, read_results, write_results
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -106,8 +107,27 @@ def test_a_student_who_chose_no_name_gets_a_pseudonym(results):
     (board,) = build_boards(results, deadline=None, now=NOW)
     names = [entry.name for entry in board.entries]
     assert "Ant" not in names and "s5" not in names
-    pseudonym = public_name(read_results(results / "s5"))
-    assert pseudonym in names and pseudonym.startswith("anonymous ")
+    key = results / KEY_FILE  # made beside the results on first use, for their owner only
+    assert key.stat().st_mode & 0o777 == 0o600
+    pseudonym = "anonymous " + tag(pseudonym_key(results), "s5", 8)
+    assert pseudonym in names
+    assert hashlib.sha256(b"s5").hexdigest()[:6] not in pseudonym  # not the roster-reversible hash
+    (again,) = build_boards(results, deadline=None, now=NOW)
+    assert pseudonym in [entry.name for entry in again.entries]  # stable while the key is kept
+    key.unlink()
+    (fresh,) = build_boards(results, deadline=None, now=NOW)
+    assert pseudonym not in [entry.name for entry in fresh.entries]
+
+
+def test_two_students_who_chose_one_name_are_told_apart(tmp_path):
+    stored(tmp_path, "s1", "Owl", 0.97, 0.90, 500)
+    stored(tmp_path, "s2", "OWL", 0.96, 0.95, 500)
+    stored(tmp_path, "s3", "Fox", 0.96, 0.95, 500)
+    (board,) = build_boards(tmp_path, deadline=None, now=NOW)
+    names = sorted(entry.name for entry in board.entries if not entry.baseline)
+    key = pseudonym_key(tmp_path)
+    assert names == sorted(["Fox", f"Owl #{tag(key, 's1', 4)}", f"OWL #{tag(key, 's2', 4)}"])
+    assert len(set(names)) == 3
 
 
 def test_hostile_display_names_stay_text(tmp_path):
@@ -133,7 +153,9 @@ def test_the_site_agrees_with_the_gradebook(class_site):
     found = json.loads((index.parent / "leaderboard.json").read_text())
     (board,) = found["boards"]
     with open(result.gradebook, newline="") as handle:
-        book = {public_name(read_results(result.out / row["student"])): row for row in csv.DictReader(handle)}
+        rows = list(csv.DictReader(handle))
+    grades = [read_results(result.out / row["student"]) for row in rows]
+    book = dict(zip(public_names(grades, pseudonym_key(result.out)), rows, strict=True))
     assert "syntax_error" not in book  # it has no submission.toml: shown under a pseudonym
     students = [entry for entry in board["entries"] if not entry["baseline"]]
     assert {entry["name"] for entry in students} == set(book)

@@ -31,6 +31,14 @@ def test_broken_or_odd_settings_become_notes(tmp_path):
     assert "could not be read" in read_submission(tmp_path).notes[0]
 
 
+@pytest.mark.parametrize("name", ["reference: conv_32_64_64", "Anonymous 1a2b3c4d"])
+def test_a_display_name_that_passes_for_a_baseline_or_a_pseudonym_is_refused(tmp_path, name):
+    (tmp_path / "submission.toml").write_text(f"display_name = {name!r}\n")
+    submission = read_submission(tmp_path)
+    assert (submission.display_name, submission.chose_name) == (tmp_path.name, False)
+    assert "may not start with reference or anonymous" in submission.notes[0]
+
+
 def test_a_missing_folder_is_a_usage_error(tmp_path):
     with pytest.raises(SubmissionError, match="is not a folder"):
         read_submission(tmp_path / "nobody")

@@ -19,6 +19,8 @@ from pathlib import Path
 from rich.console import Console
 
 from grader.atomic import write_text_atomic
+from grader.gradescope.limits import METADATA_FILE, Standing, read_metadata, settled, standing, turned_away
+from grader.settings import Submissions
 
 MODEL_FILE = "model.py"
 IGNORED = ("__MACOSX", "__pycache__")  # what archivers and Python add beside a student's files
@@ -58,8 +60,28 @@ def find_model(upload: Path) -> Path:
 
 
 def _failed(message: str, possible: float, name: str = "Submission") -> dict:
+    """A failed test in place of a grade; it does not count toward a submission limit."""
     test = {"name": name, "score": 0, "max_score": possible, "status": "failed", "output": message}
-    return {"score": 0, "output": message, "tests": [{**test, "visibility": "visible"}]}
+    return {
+        "score": 0,
+        "output": message,
+        "tests": [{**test, "visibility": "visible"}],
+        "extra_data": {"counted": False},
+    }
+
+
+def _standing(root: Path, policy: Submissions, console: Console) -> Standing | None:
+    """Where the student stands against the assignment's limits, from Gradescope's metadata; None
+    where there is none to read (a local run), or it cannot be read (said on the log)."""
+    path = root / METADATA_FILE
+    if not path.is_file():
+        return None
+    try:
+        now, past = read_metadata(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as error:
+        console.print(f"Submission limits not applied: {error}")
+        return None
+    return standing(policy, now, past)
 
 
 def _possible(assignment: Path) -> float:
@@ -74,7 +96,7 @@ def _possible(assignment: Path) -> float:
 def run_autograder(root: Path, *, console: Console | None = None) -> int:
     """Grade ``root/submission`` against ``root/source/assignment.toml`` into ``root/results``;
     returns the grader's exit code (0, 1, 2 or 3), and results.json is there whatever it is."""
-    from grader.assignment import AssignmentError
+    from grader.assignment import AssignmentError, load_assignment
     from grader.data import DataError
     from grader.grade import grade, write_outputs
     from grader.runner.sandbox import SandboxError
@@ -84,6 +106,13 @@ def run_autograder(root: Path, *, console: Console | None = None) -> int:
     source, results = root / "source", root / "results"
     assignment = source / "assignment.toml"
     try:
+        task = load_assignment(assignment)
+        at = _standing(root, task.submissions, console)
+        if at is not None and at.over:
+            outcome = turned_away(at, task.possible)
+            console.print(outcome["output"])
+            write_text_atomic(results / "results.json", json.dumps(outcome, indent=2) + "\n")
+            return 0
         model = find_model(root / "submission")
         with tempfile.TemporaryDirectory(prefix="grader-upload-") as staging:
             folder = Path(staging) / "submission"
@@ -92,8 +121,10 @@ def run_autograder(root: Path, *, console: Console | None = None) -> int:
             else:  # a lone file under another name is the model
                 folder.mkdir()
                 shutil.copyfile(model, folder / MODEL_FILE)
-            result = grade(folder, assignment=assignment, data_dir=source / "data", console=console)
-            write_outputs(result, results)
+            result = grade(folder, assignment=task, data_dir=source / "data", console=console)
+            written, _ = write_outputs(result, results)
+            if at is not None:
+                write_text_atomic(written, json.dumps(settled(at, result.to_gradescope()), indent=2) + "\n")
         return 0 if result.passed else 1
     except UploadError as error:
         outcome, code = _failed(str(error), _possible(assignment)), 2

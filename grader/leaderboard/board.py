@@ -8,12 +8,12 @@ noise share a rank (grader/ranking.py). The reference models appear as unranked 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from grader.leaderboard.names import pseudonym_key, public_names
 from grader.ranking import Standing, order, ranks
 from grader.results import Grade, read_results
 
@@ -67,18 +67,22 @@ def phase_at(deadline: datetime | None, now: datetime) -> Phase:
 
 
 def build_boards(results_dir: Path, *, deadline: datetime | None, now: datetime) -> list[Board]:
-    """Boards for every assignment found in ``results_dir`` (a class's output folder)."""
+    """Boards for every assignment found in ``results_dir`` (a class's output folder); its
+    pseudonym key (grader/leaderboard/names.py) is made there on first use."""
     phase = phase_at(deadline, now)
     by_assignment: dict[str, list[Grade]] = {}
     for folder in sorted(p for p in results_dir.iterdir() if p.is_dir()):
         grade = read_results(folder)
         if grade is not None and grade.assignment:
             by_assignment.setdefault(grade.assignment, []).append(grade)
-    return [_board(name, grades, phase) for name, grades in sorted(by_assignment.items())]
+    key = pseudonym_key(results_dir) if by_assignment else b""
+    return [_board(name, grades, phase, key) for name, grades in sorted(by_assignment.items())]
 
 
-def _board(assignment: str, grades: list[Grade], phase: Phase) -> Board:
-    entries = [_entry(grade, phase) for grade in grades]
+def _board(assignment: str, grades: list[Grade], phase: Phase, key: bytes) -> Board:
+    entries = [
+        _entry(grade, phase, name) for grade, name in zip(grades, public_names(grades, key), strict=True)
+    ]
     baselines = {grade.baseline["reference"]: grade.baseline for grade in grades if grade.baseline}
     places = ranks([_standing(entry) for entry in entries])
     entries = [replace(entry, rank=place) for entry, place in zip(entries, places, strict=True)]
@@ -92,12 +96,12 @@ def _standing(entry: Entry) -> Standing:
     return Standing(entry.accuracy, entry.parameters, entry.train_cost, entry.train_noise or 0.0)
 
 
-def _entry(grade: Grade, phase: Phase) -> Entry:
+def _entry(grade: Grade, phase: Phase, name: str) -> Entry:
     metrics = grade.metrics
     public, private = metrics.public_accuracy, metrics.private_accuracy
     shown = grade.shown("after_due_date" if phase == "final" else "now")  # no held-back points
     return Entry(
-        name=public_name(grade),
+        name=name,
         accuracy=private if phase == "final" else public,
         public_accuracy=public,
         private_accuracy=private,
@@ -108,14 +112,6 @@ def _entry(grade: Grade, phase: Phase) -> Entry:
         possible=sum(check.max_score for check in shown),
         history=grade.history,
     )
-
-
-def public_name(grade: Grade) -> str:
-    """The display name the student chose in submission.toml; without one, a stable pseudonym,
-    since a folder's name is often the student's own."""
-    if grade.chose_name and grade.display_name:
-        return grade.display_name
-    return "anonymous " + hashlib.sha256(grade.submission.encode()).hexdigest()[:6]
 
 
 def _baseline_entry(figures: dict[str, Any], phase: Phase) -> Entry:
