@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from grader.checks import KINDS
-from grader.settings import Limits, SettingsError, Target, Training, defaults, from_table, rules
+from grader.settings import Limits, SettingsError, Submissions, Target, Training, defaults, from_table, rules
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
-TABLES = {"[training]": Training, "[limits]": Limits, "[target]": Target}
+TABLES = {"[training]": Training, "[limits]": Limits, "[target]": Target, "[submissions]": Submissions}
 
 
 def readme_table(heading: str) -> dict[str, str]:
