@@ -212,6 +212,61 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)"
     )
 
+    check = commands.add_parser(
+        "check",
+        help="check a submission before submitting it: no test data, a few seconds",
+        description=(
+            "Run the submission as grading does, cut short: build_model() in a sandboxed child, the "
+            "checks that gate training (parameters, output shape, layer shapes) and one epoch on a "
+            "few hundred training images (the starting kit's check-images.npz, or the installed "
+            "dataset's). No test data is read; training time and accuracy are judged when graded."
+        ),
+    )
+    check.add_argument(
+        "submission", nargs="?", type=Path, default=Path("."), metavar="PATH", help="the folder (default: .)"
+    )
+    check.add_argument(
+        "--assignment", help="an assignment name or .toml file (default: the kit's, or submission.toml's)"
+    )
+    check.add_argument("--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)")
+
+    init = commands.add_parser(
+        "init",
+        help="write a starting kit for students: model.py, submission.toml, the assignment and check images",
+        description=(
+            "Write a starting kit into DIR (new or empty): a model.py skeleton that builds and trains, "
+            "submission.toml, the assignment file and check-images.npz (a few hundred training images, "
+            "never test images), so students can run `grader check` without the dataset."
+        ),
+    )
+    init.add_argument(
+        "assignment", metavar="ASSIGNMENT", help="an assignment name, tutorial number or .toml file"
+    )
+    init.add_argument("out", type=Path, metavar="DIR", help="the kit's folder")
+    init.add_argument("--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)")
+
+    book = commands.add_parser(
+        "gradebook",
+        help="write a class's gradebook.csv again, or a Canvas import file with --canvas",
+        description=(
+            "Read every NAME/results.json under RESULTS and write RESULTS/gradebook.csv. With --canvas "
+            "ROSTER.csv (Canvas's gradebook export), write RESULTS/canvas.csv for Canvas's gradebook "
+            "import: the roster's Student, ID, SIS User ID, SIS Login ID and Section columns and one "
+            "column of scores, each folder matched to the student whose SIS Login ID, SIS User ID or "
+            "ID is its name."
+        ),
+    )
+    book.add_argument(
+        "results", type=Path, metavar="RESULTS", help="a class's results, e.g. grades/submissions"
+    )
+    book.add_argument(
+        "--canvas", type=Path, metavar="ROSTER.csv", help="Canvas's gradebook export to fill in"
+    )
+    book.add_argument(
+        "--column",
+        help='the Canvas column: an existing assignment as Canvas names it, "Title (12345)" (default: the title)',
+    )
+
     data = commands.add_parser("data", help="provision and inspect the datasets", description="Datasets.")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     provision = data_commands.add_parser(
@@ -497,38 +552,85 @@ def _data(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if missing == 0 else EXIT_FAILED
 
 
+def _check(args: argparse.Namespace, console: Console) -> int:
+    from grader.check import check_submission, render_check
+
+    outcome = check_submission(
+        args.submission, assignment=args.assignment, data_dir=args.data_dir, console=console
+    )
+    render_check(outcome, console)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def _init(args: argparse.Namespace, console: Console) -> int:
+    from grader.kit import describe_kit, write_kit
+
+    console.print(describe_kit(write_kit(args.assignment, args.out, data_dir=args.data_dir)), highlight=False)
+    return EXIT_OK
+
+
+def _gradebook(args: argparse.Namespace, console: Console) -> int:
+    from grader.batch.canvas import write_canvas
+    from grader.batch.gradebook import summary, write_gradebook
+    from grader.results import read_results
+
+    if not args.results.is_dir():
+        console.print(f"[red]{args.results} is not a folder of results; grade a class into it first.[/red]")
+        return EXIT_USAGE
+    names = sorted(p.name for p in args.results.iterdir() if (p / "results.json").is_file())
+    console.print(f"Wrote {write_gradebook(args.results, names)}")
+    console.print(summary(args.results, names))
+    if args.canvas is None:
+        return EXIT_OK
+    titles = {grade.title for name in names if (grade := read_results(args.results / name)) and grade.title}
+    if args.column is None and len(titles) != 1:
+        console.print(
+            f"[red]These results hold {len(titles)} assignments; name the Canvas column with --column.[/red]"
+        )
+        return EXIT_USAGE
+    export = write_canvas(args.results, names, args.canvas, column=args.column or titles.pop())
+    console.print(f"Wrote {export.path}: {export.matched} students with a score.")
+    if export.unmatched:
+        console.print(f"[yellow]No student in the roster for: {', '.join(export.unmatched)}[/yellow]")
+    if export.ungraded:
+        console.print(
+            f"{len(export.ungraded)} students in the roster have no graded submission (left empty)."
+        )
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``grader`` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
     console = Console()
     from grader.assignment import AssignmentError
+    from grader.batch.canvas import RosterError
     from grader.batch.discover import ClassError
     from grader.compat import CompatError
     from grader.data import DataError
+    from grader.kit import KitError
     from grader.runner import RunnerError
     from grader.runner.sandbox import SandboxError
     from grader.submission import SubmissionError
     from grader.summary import SummaryError
 
     try:
-        if args.command == "grade":
-            return _grade(args, console)
-        if args.command == "calibrate":
-            return _calibrate(args, console)
-        if args.command == "assignments":
-            return _assignments(console)
-        if args.command == "sandbox":
-            return _sandbox(args, console)
-        if args.command == "verify-docs":
-            return _verify_docs(args, console)
-        if args.command == "compat":
-            return _compat(args, console)
-        if args.command == "leaderboard":
-            return _leaderboard(args, console)
-        if args.command == "gradescope":
-            return _gradescope(args, console)
-        return _data(args, console)
+        handler = {
+            "grade": _grade,
+            "calibrate": _calibrate,
+            "assignments": lambda _, out: _assignments(out),
+            "sandbox": _sandbox,
+            "verify-docs": _verify_docs,
+            "compat": _compat,
+            "leaderboard": _leaderboard,
+            "gradescope": _gradescope,
+            "check": _check,
+            "init": _init,
+            "gradebook": _gradebook,
+            "data": _data,
+        }[args.command]
+        return handler(args, console)
     except (
         KeyError,
         SummaryError,
@@ -538,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
         SandboxError,
         CompatError,
         ClassError,
+        KitError,
+        RosterError,
     ) as error:
         console.print(f"[red]{error.args[0] if error.args else error}[/red]")
         return EXIT_USAGE

@@ -74,7 +74,7 @@ def rows(stored: dict[str, Grade | None]) -> tuple[list[str], list[dict[str, Any
     return [*LEADING, *checks, *TRAILING], table
 
 
-def _cell(value: Any) -> str:
+def safe_cell(value: Any) -> str:
     """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading quote."""
     if value is None:
         return ""
@@ -91,7 +91,7 @@ def write_gradebook(out: Path, names: Sequence[str]) -> Path:
     writer = csv.writer(buffer)
     writer.writerow(columns)
     for row in table:
-        writer.writerow([_cell(row.get(column)) for column in columns])
+        writer.writerow([safe_cell(row.get(column)) for column in columns])
     path = out / GRADEBOOK_FILE
     write_text_atomic(path, buffer.getvalue())
     return path
