@@ -593,8 +593,10 @@ def _gradebook(args: argparse.Namespace, console: Console) -> int:
     if export.unmatched:
         console.print(f"[yellow]No student in the roster for: {', '.join(export.unmatched)}[/yellow]")
     if export.ungraded:
+        many = len(export.ungraded) > 1
         console.print(
-            f"{len(export.ungraded)} students in the roster have no graded submission (left empty)."
+            f"{len(export.ungraded)} student{'s' if many else ''} in the roster "
+            f"{'have' if many else 'has'} no graded submission (left empty)."
         )
     return EXIT_OK
 
