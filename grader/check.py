@@ -109,6 +109,8 @@ def check_submission(
     if not folder.has_model:
         return replace(outcome, problem=f"No model.py in {folder.folder}: define build_model() in model.py.")
     isolation = choose(sandbox)
+    if isolation.kind != "bubblewrap" and sandbox != "off":
+        console.print(f"[yellow]No sandbox here ({isolation.describe()}); grading uses one.[/yellow]")
     with (
         held_cores(task.training.cores, None) as cores,
         tempfile.TemporaryDirectory(prefix="grader-check-") as scratch,
