@@ -71,8 +71,12 @@ def test_under_best_counts_an_earlier_better_score_stands_over_a_worse_new_one()
         "This submission scored 2; your best, 9 (submitted 2026-11-20T15:00-08:00), stands."
         in results["output"]
     )
+    assert results["extra_data"]["earned"] == 2  # what it scored itself, for the next ranking
     better = settled(at(policy, earlier(3, 1)), {**graded, "score": 7.0})
     assert better["score"] == 7
+    kept = earlier(2, 9)
+    kept["results"]["extra_data"]["earned"] = 2  # reported 9, an earlier best's; it earned 2
+    assert at(policy, earlier(3, 5), kept).standing.earned == 5
     assert settled(at(Submissions(), earlier(3, 9)), graded) == graded  # no policy: as graded
 
 

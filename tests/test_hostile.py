@@ -166,7 +166,7 @@ CASES = {
     "process_swarm": "processes at once; the limit is 8 (limits.processes).",
     "chatterbox": "of output; the limit is 1 MB (limits.output_mb).",
     "huge_file": "File too large; the limit for one file is 64 MB (limits.file_mb)",
-    "nan_loss": "2,000 predictions were NaN or infinite and count as wrong.",
+    "nan_loss": "600 of the model's predictions on the public part of the test set were NaN or infinite and count as wrong.",
     "forge_facts": "The trained model (795,010 parameters) is not the model build_model() reported (100,000 parameters)",
     "forge_trained": "The trained model could not be checked: its saved model was refused (model.keras is missing).",
     "symlink_swap": "its saved model was refused (model.keras is not a plain file",

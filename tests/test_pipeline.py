@@ -365,7 +365,7 @@ def test_nothing_a_student_sees_before_the_due_date_depends_on_the_private_part(
     assert [check.name for check in a.checks][-1] == "Test accuracy, private part"
 
     def seen(grade: Grade, moment: str = "now") -> tuple[object, ...]:
-        board = _board("quick", [grade], "public" if moment == "now" else "final")
+        board = _board("quick", [grade], "public" if moment == "now" else "final", b"key")
         entries = board.entries
         view = student_view(grade, moment)  # type: ignore[arg-type]
         return (

@@ -35,9 +35,19 @@ class Past:
     results: dict[str, Any]
 
     @property
-    def counted(self) -> bool:
+    def extra(self) -> dict[str, Any]:
         extra = self.results.get("extra_data") if isinstance(self.results, dict) else None
-        return bool(extra.get("counted", False)) if isinstance(extra, dict) else False
+        return extra if isinstance(extra, dict) else {}
+
+    @property
+    def counted(self) -> bool:
+        return bool(self.extra.get("counted", False))
+
+    @property
+    def earned(self) -> float:
+        """What the submission itself scored (its reported score may be an earlier best's)."""
+        own = self.extra.get("earned")
+        return float(own) if isinstance(own, int | float) and not isinstance(own, bool) else self.score
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ def standing(policy: Submissions, now: datetime, past: list[Past]) -> Standing:
     if not graded:
         counting = None
     elif policy.counts == "best":
-        counting = max(reversed(graded), key=lambda item: item.score)  # the latest among equals
+        counting = max(reversed(graded), key=lambda item: item.earned)  # the latest among equals
     else:
         counting = graded[-1]
     next_at = recent[0].time + WINDOW if recent else None
@@ -97,7 +107,7 @@ def turned_away(at: Standing, possible: float) -> dict[str, Any]:
     output = f"{message}\n\nYour {at.counts} graded submission ({when}) stands, shown below."
     return {
         **{key: value for key, value in kept.items() if key != "extra_data"},
-        "score": at.standing.score,
+        "score": at.standing.earned,
         "output": output + ("\n\n" + str(kept["output"]) if kept.get("output") else ""),
         "extra_data": {"counted": False, "limited": True, "standing_submission": when, "possible": possible},
     }
@@ -111,12 +121,13 @@ def settled(at: Standing, results: dict[str, Any]) -> dict[str, Any]:
         lines.append(f"Submission {at.used + 1} of the {at.allowed} graded in any 24 hours.")
     score = float(results.get("score", 0.0))
     best = at.standing
-    if best is not None and at.counts == "best" and best.score > score:
+    if best is not None and at.counts == "best" and best.earned > score:
         when = best.time.isoformat(timespec="minutes")
         lines.append(
-            f"This submission scored {score:g}; your best, {best.score:g} (submitted {when}), stands."
+            f"This submission scored {score:g}; your best, {best.earned:g} (submitted {when}), stands."
         )
-        results = {**results, "score": best.score}
+        extra = {**dict(results.get("extra_data") or {}), "earned": score}
+        results = {**results, "score": best.earned, "extra_data": extra}
     if not lines:
         return results
     return {**results, "output": " ".join(lines) + "\n\n" + str(results.get("output", ""))}
