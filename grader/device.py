@@ -30,7 +30,8 @@ def cpu_model() -> str:
 def nvidia_driver() -> str | None:
     """The NVIDIA driver's version, or None where there is no NVIDIA driver."""
     try:
-        found = re.search(r"Kernel Module\s+(\S+)", NVIDIA_VERSION.read_text())
+        # "… x86_64 Kernel Module  550.54.14  …" or "… Open Kernel Module for x86_64  580.159.04  …"
+        found = re.search(r"Kernel Module\b.*?\s(\d+(?:\.\d+)+)(?:\s|$)", NVIDIA_VERSION.read_text())
         if found:
             return found.group(1)
     except OSError:

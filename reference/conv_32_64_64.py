@@ -46,11 +46,17 @@ def build_model() -> keras.Model:
     return model
 
 
+def _tensorboard_runs() -> bool:
+    """Keras's TensorBoard callback needs the tensorboard package and TensorFlow as the backend."""
+    return importlib.util.find_spec("tensorboard") is not None and keras.backend.backend() == "tensorflow"
+
+
 def callbacks(run_dir: Path) -> list[keras.callbacks.Callback]:
-    """The tutorial's four callbacks, writing into ``run_dir`` (TensorBoard's needs its package)."""
+    """The tutorial's four callbacks, writing into ``run_dir`` (TensorBoard's needs its package and
+    the TensorFlow backend; on JAX or PyTorch it is left out)."""
     tensorboard = [keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs" / "fit"), histogram_freq=1)]
     return [
-        *(tensorboard if importlib.util.find_spec("tensorboard") else []),
+        *(tensorboard if _tensorboard_runs() else []),
         keras.callbacks.ModelCheckpoint(
             str(run_dir / "model_mnist.keras"), monitor="loss", save_best_only=True
         ),
@@ -105,7 +111,8 @@ CHOICES = (
     Choice(
         "TensorBoard logs",
         "written with histogram_freq=1",
-        "the same when the tensorboard package is installed (TF 2.16+ no longer brings it); skipped otherwise",
+        "the same when the tensorboard package is installed (TF 2.16+ no longer brings it) and Keras runs "
+        "on TensorFlow; skipped otherwise",
     ),
     Choice("prediction", "model.predict_classes (removed in TF 2.6)", "argmax of model.predict"),
 )

@@ -75,6 +75,17 @@ def test_recipe_callbacks_follow_the_tutorials(tmp_path):
     assert kwargs["validation_data"] == (1, 2) and kwargs["epochs"] == 2 and kwargs["batch_size"] == 128
 
 
+def test_tensorboard_is_left_out_where_keras_runs_on_another_backend(tmp_path, monkeypatch):
+    """Keras's TensorBoard callback needs TensorFlow: a reference trained on JAX or PyTorch where the
+    tensorboard package happens to be installed must not ask for it."""
+    module = reference.load("000")
+    monkeypatch.setattr(module.importlib.util, "find_spec", lambda name: object())  # "installed"
+    names = lambda: [type(cb).__name__ for cb in module.RECIPE.callbacks(tmp_path)]  # noqa: E731
+    assert "TensorBoard" in names()
+    monkeypatch.setattr(module.keras.backend, "backend", lambda: "jax")
+    assert "TensorBoard" not in names()
+
+
 @pytest.mark.matrix
 def test_adadelta_reference_uses_the_standalone_keras_learning_rate():
     optimizer = reference.load("004").build_model().optimizer
