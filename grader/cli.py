@@ -494,11 +494,18 @@ def _compat(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _results_folder(path: Path, console: Console) -> bool:
+    """Whether ``path`` can hold a class's results; says why not."""
+    if path.is_dir():
+        return True
+    console.print(f"[red]{path} is not a folder of results; grade a class into it first.[/red]")
+    return False
+
+
 def _leaderboard(args: argparse.Namespace, console: Console) -> int:
     from grader.leaderboard import build_boards, write_site
 
-    if not args.results.is_dir():
-        console.print(f"[red]{args.results} is not a folder of results; grade a class into it first.[/red]")
+    if not _results_folder(args.results, console):
         return EXIT_USAGE
     now = datetime.now(UTC)
     boards = build_boards(args.results, deadline=args.deadline, now=now)
@@ -574,8 +581,7 @@ def _gradebook(args: argparse.Namespace, console: Console) -> int:
     from grader.batch.gradebook import summary, write_gradebook
     from grader.results import read_results
 
-    if not args.results.is_dir():
-        console.print(f"[red]{args.results} is not a folder of results; grade a class into it first.[/red]")
+    if not _results_folder(args.results, console):
         return EXIT_USAGE
     names = sorted(p.name for p in args.results.iterdir() if (p / "results.json").is_file())
     console.print(f"Wrote {write_gradebook(args.results, names)}")

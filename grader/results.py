@@ -91,6 +91,11 @@ class Grade:
         latest = MOMENTS.index(moment)
         return tuple(check for check in self.checks if VISIBILITIES.index(check.visibility) <= latest)
 
+    def points(self, moment: Moment = "now") -> tuple[float, float]:
+        """The score and the points possible of the checks a student sees at ``moment``."""
+        shown = self.shown(moment)
+        return sum(check.score for check in shown), sum(check.max_score for check in shown)
+
     def summary(self) -> str:
         return f"{self.display_name}: {self.score:g} / {self.possible:g} points on {self.title}."
 
@@ -103,8 +108,7 @@ class Grade:
         more = f" {len(later)} more result{'s are' if len(later) > 1 else ' is'} shown later"
         if not any(check.max_score for check in later):
             return f"{self.summary()}{more}, worth no points."
-        points = sum(check.score for check in shown)
-        possible = sum(check.max_score for check in shown)
+        points, possible = self.points(moment)
         return f"{self.display_name}: {points:g} / {possible:g} points on the checks shown now, on {self.title}.{more}."
 
     def output(self, moment: Moment = "now") -> str:

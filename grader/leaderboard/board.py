@@ -99,7 +99,7 @@ def _standing(entry: Entry) -> Standing:
 def _entry(grade: Grade, phase: Phase, name: str) -> Entry:
     metrics = grade.metrics
     public, private = metrics.public_accuracy, metrics.private_accuracy
-    shown = grade.shown("after_due_date" if phase == "final" else "now")  # no held-back points
+    score, possible = grade.points("after_due_date" if phase == "final" else "now")  # none held back
     return Entry(
         name=name,
         accuracy=private if phase == "final" else public,
@@ -108,8 +108,8 @@ def _entry(grade: Grade, phase: Phase, name: str) -> Entry:
         parameters=metrics.parameters,
         train_cost=metrics.train_cost,
         train_noise=metrics.train_noise,
-        score=sum(check.score for check in shown),
-        possible=sum(check.max_score for check in shown),
+        score=score,
+        possible=possible,
         history=grade.history,
     )
 
