@@ -5,6 +5,7 @@ nox                   lint and the whole test suite on the newest TensorFlow (th
 nox -s grade -- submissions/alice    grade one submission (provisions its dataset first)
 nox -s grade -- submissions/ --jobs 2    grade a class, two at a time, into a gradebook
 nox -s "tests(tensorflow='2.15', device='cpu')"    the suite on one version of the matrix (nox -l)
+nox -s "keras3(backend='jax', device='cpu')" -- -m matrix    on Keras 3 with JAX (or torch), no TensorFlow
 nox -s compat -- tutorials/tutorial_002    grade one submission on every version, as one table
 nox -s verify_docs    check every reference against its tutorial
 nox -s bench          training loop, peak fractions, time to accuracy, fairness, overheads (not run by default)
@@ -21,7 +22,15 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).parent))
 from grader.apt import apt_install
-from grader.compat.matrix import DEVICES, NEWEST, VERSIONS, gpu_problem, install_steps
+from grader.compat.matrix import (
+    DEVICES,
+    KERAS_3_BACKENDS,
+    NEWEST,
+    VERSIONS,
+    backend_packages,
+    gpu_problem,
+    install_steps,
+)
 
 nox.options.default_venv_backend = "uv|virtualenv"
 # uv installs without compiling bytecode, and sandboxed children cannot write it: every child
@@ -39,7 +48,7 @@ BENCHMARK_JSON = ".benchmarks/throughput.json"
 
 
 def _install(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,tensorflow]")
 
 
 def _chromium(session: nox.Session) -> None:
@@ -54,7 +63,7 @@ def grade(session: nox.Session) -> None:
     """Grade a submission or a class: nox -s grade -- submissions/alice (or submissions/ --jobs 2)."""
     if not session.posargs:
         session.error("name a submission folder: nox -s grade -- submissions/alice")
-    session.install("-e", ".")
+    session.install("-e", ".[tensorflow]")
     session.run("grader", "sandbox", "--install")
     session.run("grader", "grade", "--provision", *session.posargs)
 
@@ -84,12 +93,26 @@ def tests(session: nox.Session, tensorflow: str, device: str) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(python=PYTHON, venv_backend="virtualenv")  # pip: it honours pip's own configuration
+@nox.parametrize("device", DEVICES)
+@nox.parametrize("backend", KERAS_3_BACKENDS)
+def keras3(session: nox.Session, backend: str, device: str) -> None:
+    """Run the test suite on Keras 3 with JAX or PyTorch, TensorFlow not installed (KERAS_BACKEND set)."""
+    if device == "gpu" and (problem := gpu_problem()):
+        session.skip(f"{problem}; the gpu sessions run only where a GPU is visible")
+    session.install("-e", f".[test,{backend}]", *backend_packages(backend, device))
+    session.run("grader", "data", "provision")
+    session.run("grader", "sandbox", "--install")
+    _chromium(session)
+    session.run("pytest", *session.posargs, env={"KERAS_BACKEND": backend})
+
+
 @nox.session(python=PYTHON)
 def compat(session: nox.Session) -> None:
     """Grade a submission (or --references) on every TensorFlow version: nox -s compat -- PATH."""
     if not session.posargs:
         session.error("name a submission folder, or --references: nox -s compat -- tutorials/tutorial_002")
-    session.install("-e", ".")
+    session.install("-e", ".[tensorflow]")
     session.run("grader", "data", "provision", "mnist_sample")
     session.run("grader", "sandbox", "--install")
     session.run("grader", "compat", *session.posargs)

@@ -35,6 +35,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
+from grader.backends import BACKENDS
 from grader.checks import Check, make_check
 from grader.data.catalog import DATASETS
 from grader.settings import Limits, SettingsError, Submissions, Target, Training, from_table, refuse_unknown
@@ -76,6 +77,12 @@ class Assignment:
     def seeds(self) -> tuple[int, ...]:
         """One training run per seed: the target's seeds, or the training seed alone."""
         return self.target.seeds if self.target else (self.training.seed,)
+
+    def with_backend(self, backend: str) -> Assignment:
+        """The same assignment trained on another Keras backend (its calibration follows)."""
+        if backend not in BACKENDS:
+            raise AssignmentError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}.")
+        return replace(self, training=replace(self.training, backend=backend))
 
     def with_dataset(self, dataset: str) -> Assignment:
         """The same assignment graded on other data (its relative limits follow the data)."""

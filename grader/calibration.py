@@ -22,12 +22,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from grader import backends
 from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
 from grader.checks import Baseline
@@ -65,16 +66,6 @@ def cache_dir() -> Path:
     return Path(base) / "grader"
 
 
-def package_version(*names: str) -> str:
-    """The installed version of the first distribution found among ``names``, without importing it."""
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "not installed"
-
-
 def machine() -> str:
     """This machine as timings care about it: its processor model and core count (no host name,
     so identical machines share figures)."""
@@ -110,8 +101,7 @@ def calibration_key(assignment: Assignment, data: Dataset) -> dict[str, Any]:
         "precision": assignment.training.precision,
         "target": _plain(asdict(assignment.target)) if assignment.target else None,
         "python": platform.python_version(),
-        "tensorflow": package_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
-        "keras": package_version("keras"),
+        **backends.key(assignment.training.backend),
         "machine": machine(),
         "cores": assignment.training.cores,
     }

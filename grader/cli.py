@@ -16,6 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from grader.backends import BACKENDS
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 DEFAULT_OUT = Path("grades")
 COMPAT_WIDTH = 160
@@ -139,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     subject.add_argument("--model", type=Path, metavar="FILE", help="a Python file defining build_model()")
     verify.add_argument("--json", type=Path, metavar="FILE", help="also write the verdicts as JSON")
+    verify.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="the Keras backend to build on (default: KERAS_BACKEND, as Keras itself reads it, else tensorflow)",
+    )
 
     compat = commands.add_parser(
         "compat",
@@ -305,6 +312,11 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
         "--dataset", help="grade on another dataset than the assignment's (relative limits follow)"
     )
     parser.add_argument("--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="train on this Keras backend instead of the assignment's (its [training] backend)",
+    )
 
 
 def _grade(args: argparse.Namespace, console: Console) -> int:
@@ -323,6 +335,7 @@ def _grade(args: argparse.Namespace, console: Console) -> int:
         args.submission,
         assignment=task,
         dataset=args.dataset,
+        backend=args.backend,
         data_dir=args.data_dir,
         console=console,
         sandbox=args.sandbox,
@@ -351,6 +364,7 @@ def _grade_class(args: argparse.Namespace, console: Console) -> int:
         scheduler=args.scheduler,
         assignment=args.assignment,
         dataset=args.dataset,
+        backend=args.backend,
         data_dir=args.data_dir,
         sandbox=args.sandbox,
         console=console,
@@ -393,6 +407,7 @@ def _ensure_dataset(name: str, data_dir: Path | None, console: Console) -> None:
 
 def _calibrate(args: argparse.Namespace, console: Console) -> int:
     from grader.assignment import load_assignment
+    from grader.backends import problem as backend_problem
     from grader.calibration import calibrate
     from grader.data import load_dataset
     from grader.report import TrainingDisplay, describe_environment
@@ -400,6 +415,11 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
     task = load_assignment(args.assignment)
     if args.dataset:
         task = task.with_dataset(args.dataset)
+    if args.backend:
+        task = task.with_backend(args.backend)
+    if problem := backend_problem(task.training.backend):
+        console.print(f"[red]{problem}.[/red]")
+        return EXIT_USAGE
     data = load_dataset(task.dataset, data_dir=args.data_dir)
     console.print(
         f"Measuring reference {task.reference} on {data.name} (at most {task.training.max_epochs} epochs)…"
@@ -444,8 +464,15 @@ def _assignments(console: Console) -> int:
 
 def _verify_docs(args: argparse.Namespace, console: Console) -> int:
     from grader import verify_docs
+    from grader.backends import DEFAULT
+    from grader.backends import problem as backend_problem
     from reference import REFERENCES, resolve
 
+    backend = args.backend or os.environ.get("KERAS_BACKEND") or DEFAULT
+    if problem := backend_problem(backend):
+        console.print(f"[red]{problem}.[/red]")
+        return EXIT_USAGE
+    os.environ["KERAS_BACKEND"] = backend  # before Keras is imported, for the references built here
     names = [resolve(name) for name in (args.reference or REFERENCES)]
     if args.summary or args.model:
         if len(names) != 1 or not args.reference:
@@ -455,8 +482,10 @@ def _verify_docs(args: argparse.Namespace, console: Console) -> int:
         if not subject.is_file():
             console.print(f"[red]{subject} does not exist.[/red]")
             return EXIT_USAGE
-        check = verify_docs.verify_summary if args.summary else verify_docs.verify_model_file
-        results = [check(subject, names[0])]
+        if args.summary:
+            results = [verify_docs.verify_summary(subject, names[0])]
+        else:
+            results = [verify_docs.verify_model_file(subject, names[0], backend=backend)]
     else:
         results = [verify_docs.verify_reference(name) for name in names]
     verify_docs.render(results, console)

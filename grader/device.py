@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 NVIDIA_VERSION = Path("/proc/driver/nvidia/version")
@@ -49,8 +50,26 @@ def nvidia_driver() -> str | None:
     return None
 
 
+@cache
+def gpu_memory_mb() -> int | None:
+    """The first GPU's memory in MB (nvidia-smi), or None where no NVIDIA GPU is visible."""
+    if nvidia_driver() is None or not shutil.which("nvidia-smi"):
+        return None
+    try:
+        result = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        return int(result.stdout.split()[0]) if result.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return None
+
+
 def describe_device(gpus: Sequence[str] = ()) -> str:
-    """``gpus`` are the names TensorFlow gave the GPUs it used; none means the CPU did the work."""
+    """``gpus`` are the names the backend gave the GPUs it used; none means the CPU did the work."""
     if gpus:
         driver = nvidia_driver()
         return f"GPU: {', '.join(gpus)}" + (f" (driver {driver})" if driver else "")

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from grader.assignment import Assignment, AssignmentError, load_assignment
 from grader.atomic import write_text_atomic
+from grader.backends import problem as backend_problem
 from grader.calibration import cache_dir, calibrate
 from grader.checks import Baseline
 from grader.cores import CoresError, grade_cores, held_cores
@@ -56,6 +57,7 @@ def grade(
     *,
     assignment: Assignment | str | Path | None = None,
     dataset: str | None = None,
+    backend: str | None = None,
     data_dir: Path | None = None,
     cache_root: Path | None = None,
     console: Console | None = None,
@@ -80,7 +82,9 @@ def grade(
     task = resolve_assignment(folder, assignment)
     if dataset:
         task = task.with_dataset(dataset)
-    unsupported = precision_problem(task.training.precision)
+    if backend:
+        task = task.with_backend(backend)
+    unsupported = backend_problem(task.training.backend) or precision_problem(task.training.precision)
     if unsupported:
         raise AssignmentError(f"{task.path or task.name}: {unsupported}")
     try:
@@ -122,6 +126,7 @@ def _grade(
         "data_source": f"{data.name} from {data.source.describe()}",
         "sandbox": isolation.describe(),
         "precision": task.training.precision,
+        "backend": task.training.backend,
         "cores": len(cores),
     }
     status = on_status or (lambda text: None)
@@ -157,7 +162,7 @@ def _grade(
 
             runner = child("run", Subject.submission(folder.model_file))
             verifier = child("verify", Subject.saved_model())
-            verifier.start()  # its TensorFlow starts while the submission's does
+            verifier.start()  # its Keras starts while the submission's does
             stack.callback(verifier.stop)
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from grader.backends import describe as describe_backend
 from grader.progress import training_bar
 from grader.results import Grade, Moment
 
@@ -21,7 +22,7 @@ MARKS = {
     "not run": "[yellow]– not run[/yellow]",
 }
 PHASES = (
-    ("startup", "Python and TensorFlow start-up"),
+    ("startup", "Python and Keras start-up"),
     ("build", "build"),
     ("train", "training"),
     ("predict", "evaluation"),
@@ -32,8 +33,7 @@ REPORT_WIDTH = 100
 
 def describe_environment(environment: dict[str, Any]) -> str:
     parts = [
-        f"TensorFlow {environment.get('tensorflow', '?')}",
-        f"Keras {environment.get('keras', '?')}",
+        describe_backend(environment),
         f"Python {environment.get('python', '?')}",
         environment.get("device") or ("GPU" if "GPU" in environment.get("devices", ()) else "CPU"),
     ]

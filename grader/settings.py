@@ -1,6 +1,6 @@
 """Every setting an assignment file can hold, declared once, and the one helper that reads them.
 
-    [training]   max_epochs, time_limit_s, seed, precision, cores
+    [training]   max_epochs, time_limit_s, seed, precision, cores, backend
     [limits]     memory_mb, processes, cpu_s, file_mb, disk_mb, output_mb, startup_s, build_s, predict_s
     [target]     accuracy, validation_fraction, seeds
     [submissions] per_day, counts (Gradescope's autograder only)
@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from difflib import get_close_matches
 from typing import Any, TypeVar
+
+from grader.backends import BACKENDS, DEFAULT
 
 MB = 1 << 20
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -171,6 +173,12 @@ class Training:
     )
     cores: int = setting(
         1, kind=int, minimum=1, doc="CPU cores each grade trains on, whatever --jobs is (one thread per core)"
+    )
+    backend: str = setting(
+        DEFAULT,
+        kind=str,
+        choices=BACKENDS,
+        doc="the Keras backend every run trains on (Keras 3 for jax and torch)",
     )
 
 

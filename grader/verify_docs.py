@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from grader.backends import DEFAULT
 from grader.compare import Row, compare_facts
 from grader.model_facts import describe_model
 from grader.runner import describe_file
@@ -52,12 +53,28 @@ class Verification:
 def environment() -> dict[str, str]:
     """The versions and device these verdicts were reached on (for ``grader compat``)."""
     import keras
-    import tensorflow as tf
 
+    from grader.backends import version
     from grader.device import describe_device
 
-    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "device": describe_device(gpus)}
+    backend = keras.backend.backend()
+    found = {"backend": backend, "backend_version": version(backend) or "", "keras": keras.__version__}
+    return found | {"device": describe_device(_gpus(backend))}
+
+
+def _gpus(backend: str) -> list[str]:
+    """The GPUs the backend Keras loaded sees (it is imported already)."""
+    if backend == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_physical_devices("GPU")]
 
 
 def verify_reference(name: str) -> Verification:
@@ -80,12 +97,12 @@ def verify_summary(path: Path, reference: str) -> Verification:
     return Verification(f"summary {path}", f"reference {resolve(reference)} as built", rows)
 
 
-def verify_model_file(path: Path, reference: str) -> Verification:
-    """A model file's ``build_model()``, built in a child process, against the documented facts."""
+def verify_model_file(path: Path, reference: str, *, backend: str = DEFAULT) -> Verification:
+    """A model file's ``build_model()``, built in a child process on ``backend``, against the documented facts."""
     from reference import load, resolve
 
     documented = load(reference).DOCUMENTED
-    facts = describe_file(path)
+    facts = describe_file(path, backend=backend)
     against = f"tutorial {documented.tutorial} as documented ({resolve(reference)})"
     return Verification(f"model {path}", against, compare_facts(documented.facts, facts))
 

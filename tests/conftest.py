@@ -9,6 +9,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADER_OFFLINE", "1")  # tests never wait on a download
+# The Keras backend the grades of this run train on, and the one Keras loads in this process;
+# the nox sessions for JAX and PyTorch set it (nox -l).
+BACKEND = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TUTORIALS = Path(__file__).parent.parent / "tutorials"  # each tutorial's own listing, as a submission
@@ -16,12 +19,11 @@ FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 def pytest_report_header() -> str:
-    """Which TensorFlow and device this run's results hold for (the nox matrix runs several)."""
-    from grader.calibration import package_version
+    """Which backend, versions and device this run's results hold for (the nox matrix runs several)."""
+    from grader.backends import describe, key
     from grader.device import describe_device
 
-    tensorflow = package_version("tensorflow-cpu", "tensorflow")
-    return f"TensorFlow {tensorflow}, Keras {package_version('keras')}; device {describe_device()}"
+    return f"{describe(key(BACKEND))}; device {describe_device()}"
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +85,9 @@ def graded(grading_cache):
         key = (str(folder), str(assignment))
         if key not in grades:
             console = Console(file=io.StringIO(), width=100)
-            grades[key] = grade(folder, assignment=assignment, cache_root=grading_cache, console=console)
+            grades[key] = grade(
+                folder, assignment=assignment, backend=BACKEND, cache_root=grading_cache, console=console
+            )
         return grades[key]
 
     return run

@@ -6,14 +6,15 @@ import os
 
 import pytest
 
+from grader.backends import version
 from grader.runner import RunnerError, describe_file
-from tests.conftest import FIXTURES
+from tests.conftest import BACKEND, FIXTURES
 
-pytestmark = pytest.mark.matrix  # runs on every TensorFlow version in CI
+pytestmark = pytest.mark.matrix  # runs on every TensorFlow version and Keras backend in CI
 
 
 def test_facts_come_back_from_the_child():
-    facts = describe_file(FIXTURES / "listings" / "tutorial_002_as_listed.py")
+    facts = describe_file(FIXTURES / "listings" / "tutorial_002_as_listed.py", backend=BACKEND)
     assert facts.total_params == 128_906
     assert facts.output_shape == (None, 7, 7, 10)
 
@@ -21,9 +22,9 @@ def test_facts_come_back_from_the_child():
 def test_the_model_file_is_not_imported_into_this_process():
     import sys
 
-    describe_file(FIXTURES / "listings" / "tutorial_000_as_listed.py")
+    describe_file(FIXTURES / "listings" / "tutorial_002_as_listed.py", backend=BACKEND)
     assert "submission_model" not in sys.modules
-    assert not any("tutorial_000_as_listed" in name for name in sys.modules)
+    assert not any("tutorial_002_as_listed" in name for name in sys.modules)
 
 
 @pytest.mark.parametrize(
@@ -38,14 +39,14 @@ def test_broken_model_files_fail_with_the_students_error(tmp_path, source, messa
     path = tmp_path / "model.py"
     path.write_text(source)
     with pytest.raises(RunnerError, match=message):
-        describe_file(path)
+        describe_file(path, backend=BACKEND)
 
 
 def test_a_model_file_that_hangs_is_stopped(tmp_path):
     path = tmp_path / "model.py"
     path.write_text("import time\ntime.sleep(60)\n")
     with pytest.raises(RunnerError, match="stopped after 2 s while building the model"):
-        describe_file(path, timeout=2)
+        describe_file(path, backend=BACKEND, timeout=2)
 
 
 def test_a_missing_file_is_reported(tmp_path):
@@ -63,7 +64,7 @@ def test_a_child_that_dies_is_reported_with_its_exit_code(tmp_path):
         Runner(
             Subject.submission(model),
             recipe="conv_32_64_64",
-            training=Training(1, 60),
+            training=Training(1, 60, backend=BACKEND),
             work=tmp_path / "work",
         ) as child,
         pytest.raises(PhaseFailed, match="exited with code 7 while building the model") as failed,
@@ -87,7 +88,10 @@ def test_stop_returns_once_every_process_of_the_child_is_gone(tmp_path):
         "import subprocess, time\n\ndef build_model():\n    subprocess.Popen(['sleep', '2718'])\n    time.sleep(60)\n"
     )
     child = Runner(
-        Subject.submission(model), recipe="conv_32_64_64", training=Training(1, 60), work=tmp_path / "w"
+        Subject.submission(model),
+        recipe="conv_32_64_64",
+        training=Training(1, 60, backend=BACKEND),
+        work=tmp_path / "w",
     )
     with child:
         failures: list[PhaseFailed] = []
@@ -119,3 +123,23 @@ def _cmdline(pid: int) -> bytes:
             return file.read()
     except OSError:
         return b""
+
+
+@pytest.mark.skipif(BACKEND == "tensorflow", reason="tf.keras-era code is refused on JAX and PyTorch only")
+def test_tensorflow_imports_are_refused_on_another_backend_naming_the_line():
+    with pytest.raises(RunnerError) as refused:
+        describe_file(FIXTURES / "listings" / "tutorial_000_as_listed.py", backend=BACKEND)
+    message = str(refused.value)
+    assert "imports TensorFlow (from tensorflow.keras import layers, models)" in message
+    assert 'grade it with backend = "tensorflow"' in message and "import keras" in message
+
+
+@pytest.mark.skipif(
+    BACKEND == "tensorflow" or version("tensorflow") is not None,
+    reason="a helper's TensorFlow import fails only where TensorFlow is absent",
+)
+def test_a_tensorflow_import_in_a_helper_module_says_the_same(tmp_path):
+    (tmp_path / "helpers.py").write_text("import tensorflow as tf\n")
+    (tmp_path / "model.py").write_text("import helpers\n\ndef build_model():\n    return None\n")
+    with pytest.raises(RunnerError, match=r"imports TensorFlow .* but this assignment trains on Keras 3"):
+        describe_file(tmp_path / "model.py", backend=BACKEND)

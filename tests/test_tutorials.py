@@ -1,27 +1,29 @@
-"""Each tutorial's own listing, graded on whichever TensorFlow this suite runs on.
+"""Each tutorial's own listing, graded on whichever TensorFlow (or Keras 3 backend) this suite runs on.
 
-The nox matrix runs this module on every version (``nox -l``), so together the sessions show
-where each tutorial's era code breaks: the expectations below are per version, and each names
-what a student on that version would see. Training is cut to one epoch (for the reference too):
+The nox matrix runs this module on every version and backend (``nox -l``), so together the
+sessions show where each tutorial's era code breaks: the expectations below are per version, and
+each names what a student on that version would see. On JAX and PyTorch, the listings that
+import TensorFlow are refused before they run, naming the line. Training is cut to one epoch (for the reference too):
 the version effects show at build time or in the first epoch.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from importlib import metadata
 
 import pytest
 
 from grader.assignment import load_assignment
+from grader.backends import keras_major, version
 from grader.compat.explain import explain
 from grader.submission import read_submission
-from tests.conftest import TUTORIALS
+from tests.conftest import BACKEND, TUTORIALS
 
 pytestmark = pytest.mark.matrix
 
-TF = tuple(int(part) for part in metadata.version("tensorflow-cpu").split(".")[:2])
-KERAS_3 = TF >= (2, 16)
+TF = tuple(int(part) for part in (version("tensorflow") or "99.0").split(".")[:2])
+KERAS_3 = keras_major() == 3
+OTHER_BACKEND = BACKEND != "tensorflow"  # JAX or PyTorch, on Keras 3
 
 
 SHORT_RUN_RATIO = 3.0  # a one-epoch training takes about 6 s: 1.5x tripped once on a noisy CI run
@@ -46,9 +48,18 @@ def statuses(grade) -> dict[str, str]:
     return {check.name: check.status for check in grade.checks if check.max_score}
 
 
+def refused_for_tensorflow(grade, line: int) -> None:
+    """On JAX or PyTorch: the listing's TensorFlow import is refused before any of it runs."""
+    assert f"model.py, line {line} imports TensorFlow (" in grade.problem
+    assert 'grade it with backend = "tensorflow"' in grade.problem
+    assert set(statuses(grade).values()) == {"not run"}
+
+
 def test_000_listing_lacks_flatten_and_keras_3_refuses_its_hdf5_checkpoint(graded):
     grade = grade_listing(graded, 0)
-    if KERAS_3:
+    if OTHER_BACKEND:
+        refused_for_tensorflow(grade, 11)
+    elif KERAS_3:
         assert "must end in `.keras`" in grade.problem
         assert explain(grade.problem).startswith("Keras 3's ModelCheckpoint saves `.keras` files only")
         assert set(statuses(grade).values()) == {"not run"}
@@ -88,6 +99,9 @@ def test_002_listing_passes_lr_which_each_keras_treats_differently(graded):
 
 def test_003_listing_passes_on_every_version(graded):
     grade = grade_listing(graded, 3)
+    if OTHER_BACKEND:
+        refused_for_tensorflow(grade, 10)
+        return
     assert grade.problem is None
     assert grade.score == grade.possible, statuses(grade)
 

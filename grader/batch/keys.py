@@ -12,8 +12,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from grader import backends
 from grader.assignment import Assignment
-from grader.calibration import data_digest, machine, package_version
+from grader.calibration import data_digest, machine
 from grader.data import load_dataset
 
 CHUNK = 1 << 20
@@ -52,12 +53,11 @@ def grader_digest() -> str:
     return digest.hexdigest()
 
 
-def environment() -> dict[str, Any]:
+def environment(backend: str) -> dict[str, Any]:
     """The software and machine a grade depends on."""
     return {
         "python": platform.python_version(),
-        "tensorflow": package_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
-        "keras": package_version("keras"),
+        **backends.key(backend),
         "machine": machine(),
         "grader": grader_digest(),
     }
@@ -74,7 +74,7 @@ def grade_key(folder: Path, assignment: Assignment, data_dir: Path | None, sandb
         "submission": folder_digest(folder),
         "assignment": repr(replace(assignment, path=None)),
         "data": dataset_digest(assignment.dataset, data_dir),
-        "environment": environment(),
+        "environment": environment(assignment.training.backend),
         "sandbox": sandbox,
     }
     return hashlib.sha256(json.dumps(found, sort_keys=True).encode()).hexdigest()

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
+from grader.backends import DEFAULT
 from grader.batch.discover import ClassError, find_submissions
 from grader.batch.gradebook import stored_grades, summary, write_gradebook
 from grader.batch.keys import environment, folder_digest, grade_key
@@ -81,6 +82,7 @@ def grade_class(
     scheduler: str | None = None,
     assignment: str | None = None,
     dataset: str | None = None,
+    backend: str | None = None,
     data_dir: Path | None = None,
     cache_root: Path | None = None,
     sandbox: str = "auto",
@@ -99,7 +101,7 @@ def grade_class(
     pending: list[tuple[Job, str]] = []
     cores = 1  # each share holds the most any grade of the class trains on
     for folder in folders:
-        job = Job(folder.resolve(), assignment, dataset, data_dir, cache_root, sandbox)
+        job = Job(folder.resolve(), assignment, dataset, backend, data_dir, cache_root, sandbox)
         try:
             task = _task(job)
             key = grade_key(job.folder, task, job.data_dir, isolation.kind)
@@ -156,6 +158,7 @@ def render_class(result: ClassResult, console: Console) -> None:
 
 def _task(job: Job) -> Assignment:
     task = resolve_assignment(read_submission(job.folder), job.assignment)
+    task = task.with_backend(job.backend) if job.backend else task
     return task.with_dataset(job.dataset) if job.dataset else task
 
 
@@ -222,7 +225,11 @@ def _keep(outcome: Outcome, job: Job, key: str, out: Path, result: ClassResult) 
 
 
 def _refusal_key(job: Job, message: str, sandbox_kind: str) -> str:
-    found = {"refused": message, "submission": folder_digest(job.folder), "environment": environment()}
+    found = {
+        "refused": message,
+        "submission": folder_digest(job.folder),
+        "environment": environment(job.backend or DEFAULT),
+    }
     return hashlib.sha256(json.dumps([found, sandbox_kind], sort_keys=True).encode()).hexdigest()
 
 

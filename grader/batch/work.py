@@ -28,6 +28,7 @@ class Job:
     folder: Path
     assignment: str | None  # as given on the command line; None: the submission.toml's
     dataset: str | None
+    backend: str | None  # as given on the command line; None: the assignment's
     data_dir: Path | None
     cache_root: Path | None
     sandbox: str
@@ -67,6 +68,7 @@ def grade_job(
             job.folder,
             assignment=job.assignment,
             dataset=job.dataset,
+            backend=job.backend,
             data_dir=job.data_dir,
             cache_root=job.cache_root,
             console=console,

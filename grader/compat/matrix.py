@@ -13,6 +13,8 @@ import subprocess
 VERSIONS = ("2.12", "2.15", "2.16", "2.18", "2.21")
 NEWEST = VERSIONS[-1]
 DEVICES = ("cpu", "gpu")
+KERAS_3_BACKENDS = ("jax", "torch")  # beside TensorFlow: Keras 3's other backends, without TensorFlow
+TORCH = "2.13"  # the PyTorch release the torch sessions install (its CPU build on the CPU)
 
 
 def keras_major(version: str) -> int:
@@ -34,6 +36,19 @@ def install_steps(version: str, device: str, project: str) -> list[list[str]]:
     if device == "gpu":
         steps += [["uninstall", "tensorflow-cpu"], ["install", f"tensorflow[and-cuda]=={version}.*"]]
     return steps
+
+
+def backend_packages(backend: str, device: str) -> list[str]:
+    """What ``pip install`` adds to ``.[test,BACKEND]`` for a Keras 3 backend on ``device``.
+
+    On the CPU, PyTorch's CPU build: pip takes it from wherever its configuration points
+    (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu, or a local wheel folder); PyPI's
+    Linux wheel brings CUDA. On the GPU, each library's CUDA build."""
+    if backend not in KERAS_3_BACKENDS or device not in DEVICES:
+        raise ValueError(f"no packages for backend {backend!r} on {device!r}")
+    if backend == "torch":
+        return [f"torch=={TORCH}.*"]
+    return ["jax[cuda12]"] if device == "gpu" else []
 
 
 def gpu_problem() -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from grader.backends import DEFAULT
 from grader.model_facts import ModelFacts
 
 DESCRIBE_TIMEOUT_S = 300.0
@@ -22,8 +23,10 @@ class RunnerError(Exception):
     """The child failed; the message is written for the submission's author."""
 
 
-def describe_file(model_file: Path, *, timeout: float = DESCRIBE_TIMEOUT_S) -> ModelFacts:
-    """Build ``build_model()`` from ``model_file`` in a sandboxed child and return its facts."""
+def describe_file(
+    model_file: Path, *, backend: str = DEFAULT, timeout: float = DESCRIBE_TIMEOUT_S
+) -> ModelFacts:
+    """Build ``build_model()`` from ``model_file`` in a sandboxed child on ``backend`` and return its facts."""
     from grader.runner.supervisor import PhaseFailed, Runner, Subject
     from grader.settings import Limits, Training
 
@@ -34,7 +37,7 @@ def describe_file(model_file: Path, *, timeout: float = DESCRIBE_TIMEOUT_S) -> M
         runner = Runner(
             Subject.submission(model_file),
             recipe="conv_32_64_64",  # any recipe: nothing is trained
-            training=Training(max_epochs=1, time_limit_s=1.0),
+            training=Training(max_epochs=1, time_limit_s=1.0, backend=backend),
             work=Path(scratch),
             limits=Limits(build_s=timeout),
         )

@@ -1,13 +1,13 @@
 """The runner: the child process that runs a submission's code, or a reference, for the grader.
 
     python -m grader.runner.child --messages-fd FD --work DIR --recipe NAME --max-epochs N \
-        --seed S --precision POLICY --threads T [--target-accuracy A] \
-        (--model FILE | --reference NAME | --saved FILE)
+        --seed S --precision POLICY --threads T --backend B [--gpu-memory-mb M] \
+        [--target-accuracy A] (--model FILE | --reference NAME | --saved FILE)
 
 Protocol, one JSON object per line. The grader sends commands on stdin:
 ``{"command": "build" | "train" | "predict" | "pace"}`` (and, while pacing, ``mark`` or
 ``stop``); anything else ends the child. It answers on file descriptor FD with events:
-``ready`` (after TensorFlow is imported, before any submission code runs), ``built``, ``batch``
+``ready`` (after Keras's backend is imported, before any submission code runs), ``built``, ``batch``
 and ``epoch`` (progress), ``trained``, ``predicted``, ``pacing``/``mark``/``paced`` or ``error``.
 Arrays travel as .npy files in DIR: ``x_train.npy`` and ``y_train.npy`` (uint8 images, integer
 labels) appear before ``train`` (with ``--target-accuracy``, also ``x_val.npy`` and ``y_val.npy``:
@@ -21,8 +21,10 @@ a lower priority (nice 10: about a tenth of them): the training clock (grader/ti
 the submission's CPU time in steps of this pace-setter. ``mark`` answers with its steps and CPU
 time so far; ``stop`` ends the loop.
 
-TensorFlow runs ``--threads`` threads per pool (the cores the grade was given) with its ops made
-deterministic, so a model trains to the same weights whatever else the machine is doing.
+The backend (``--backend``: TensorFlow, JAX or PyTorch, see grader/backends.py) runs
+``--threads`` threads per pool (the cores the grade was given) with its ops made deterministic,
+so a model trains to the same weights whatever else the machine is doing. On another backend
+than TensorFlow, a submission that imports TensorFlow is refused, naming its line.
 
 With ``--saved`` the child runs no submission code at all: ``build`` loads a trained model
 with Keras's safe mode (built-in layers only, no Lambda code, no custom objects), so the
@@ -35,6 +37,7 @@ its own clock.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import importlib.util
 import json
@@ -51,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from grader import backends
 from grader.runner import training
 
 MAX_WARNINGS, MAX_WARNING_CHARS = 5, 300  # notes a student reads, not a log
@@ -112,8 +116,10 @@ def _parser() -> argparse.ArgumentParser:
         "--target-accuracy", type=float, help="stop once the held-out x_val.npy reaches this accuracy"
     )
     parser.add_argument(
-        "--threads", type=int, default=0, help="TensorFlow threads per pool (0: TensorFlow's default)"
+        "--threads", type=int, default=0, help="the backend's threads per pool (0: its default)"
     )
+    parser.add_argument("--backend", choices=backends.BACKENDS, default=backends.DEFAULT)
+    parser.add_argument("--gpu-memory-mb", type=int, help="the most GPU memory the backend may use")
     subject = parser.add_mutually_exclusive_group(required=True)
     subject.add_argument("--model", type=Path)
     subject.add_argument("--reference")
@@ -149,6 +155,49 @@ def import_submission(model_file: Path) -> Any:
     return module
 
 
+def _tensorflow_advice(backend: str) -> str:
+    return (
+        f"this assignment trains on Keras 3 with the {backends.TITLES[backend]} backend, where "
+        "TensorFlow is not used: write `import keras` and `from keras import layers` instead, "
+        'or grade it with backend = "tensorflow".'
+    )
+
+
+def refuse_tensorflow(model_file: Path, backend: str) -> None:
+    """Refuse tf.keras-era code (``import tensorflow``, ``from tensorflow.keras import ...``) before
+    it runs, naming its line: on another backend it fails, or half works, in confusing ways."""
+    try:
+        tree = ast.parse(model_file.read_bytes(), filename=str(model_file))
+    except (SyntaxError, ValueError):
+        return  # the import reports it, with its line
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        if any(name == "tensorflow" or name.startswith("tensorflow.") for name in names):
+            line = (ast.get_source_segment(model_file.read_text(errors="replace"), node) or "").strip()
+            raise SubmissionError(
+                f"{model_file.name}, line {node.lineno} imports TensorFlow ({line}), but "
+                + _tensorflow_advice(backend)
+            )
+
+
+@contextlib.contextmanager
+def _tensorflow_missing(backend: str) -> Iterator[None]:
+    """A TensorFlow import that the check above could not see (in a helper module) says the same."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if backend == "tensorflow" or (error.name or "").split(".")[0] != "tensorflow":
+            raise
+        raise SubmissionError(
+            f"the submission imports TensorFlow ({error}), but " + _tensorflow_advice(backend)
+        ) from None
+
+
 @contextlib.contextmanager
 def _keras_warnings() -> Iterator[list[str]]:
     """Collect what Python's warnings and absl's log say while the submission builds: era code
@@ -174,13 +223,6 @@ def _keras_warnings() -> Iterator[list[str]]:
         found[:0] = [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)]
         unique = list(dict.fromkeys(" ".join(text.split())[:MAX_WARNING_CHARS] for text in found))
         found[:] = unique[:MAX_WARNINGS]
-
-
-def _gpu_name(tf: Any, device: Any) -> str:
-    try:
-        return str(tf.config.experimental.get_device_details(device).get("device_name") or device.name)
-    except (AttributeError, ValueError, RuntimeError):
-        return str(device.name)
 
 
 def _learning_rate(optimizer: Any) -> float | None:
@@ -223,7 +265,9 @@ class Run:
         recipe_module = load(self.args.recipe)
         warned: list[str] = []
         if self.model_file is not None:
-            with _keras_warnings() as warned:
+            if self.args.backend != "tensorflow":
+                refuse_tensorflow(self.model_file, self.args.backend)
+            with _keras_warnings() as warned, _tensorflow_missing(self.args.backend):
                 module = import_submission(self.model_file)
                 model = module.build_model()
                 requested = self._requested_fit(module)
@@ -529,31 +573,13 @@ def _progress_callback(channel: Channel) -> Any:
     return Progress()
 
 
-def _fix_threads(tf: Any, threads: int) -> None:
-    """The same thread count and deterministic ops in every run, so the same model trains to the
-    same weights whatever else the machine is doing (before TensorFlow starts its runtime)."""
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    tf.config.experimental.enable_op_determinism()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     channel = Channel(args.messages_fd)
     os.chdir(args.work)
-    import keras
-    import tensorflow as tf
-
-    _fix_threads(tf, args.threads)
-    channel.send(
-        "ready",
-        tensorflow=tf.__version__,
-        keras=keras.__version__,
-        python=platform.python_version(),
-        devices=sorted({device.device_type for device in tf.config.list_physical_devices()}),
-        gpus=[_gpu_name(tf, gpu) for gpu in tf.config.list_physical_devices("GPU")],
-    )
+    os.environ["KERAS_BACKEND"] = args.backend  # before anything imports Keras
+    found = backends.start(args.backend, threads=args.threads, gpu_memory_mb=args.gpu_memory_mb)
+    channel.send("ready", python=platform.python_version(), **found)
     run = Run(args, channel)
     phases = {
         "build": (run.build, "built"),

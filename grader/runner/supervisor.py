@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.backends import child_env
+from grader.device import gpu_memory_mb
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
 from grader.runner.files import UnsafeFile, read_array, write_array
@@ -201,10 +203,10 @@ class Runner:
         return self
 
     def wait_ready(self) -> None:
-        """Wait until the child has started Python and TensorFlow (at once if it already has)."""
+        """Wait until the child has started Python, Keras and its backend (at once if it already has)."""
         if not self.ready:
             self.ready = self._await(
-                "start", "ready", self.limits.startup_s, "starting Python and TensorFlow", "limits.startup_s"
+                "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
             )
             self.timings["startup"] = time.monotonic() - self._started
 
@@ -222,17 +224,19 @@ class Runner:
         fonts.mkdir(exist_ok=True)
         for found in _font_lists():
             shutil.copyfile(found, fonts / found.name)
+        card_mb = gpu_memory_mb()  # on a GPU, a child's share of the card is its memory limit
+        gpu_mb = min(self.limits.memory_mb, card_mb) if card_mb else 0
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
             "HOME": str(self.work),
             "TMPDIR": str(self.work / "tmp"),
             "LANG": "C.UTF-8",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
             "PYTHONNOUSERSITE": "1",
             "KERAS_HOME": str(self.work / ".keras"),
             "MPLCONFIGDIR": str(fonts),
+            **child_env(self.training.backend, gpu_fraction=gpu_mb / card_mb if card_mb else None),
         }
         argv = [
             sys.executable,
@@ -252,6 +256,9 @@ class Runner:
             self.training.precision,
             "--threads",
             str(len(self.cpus or ())),
+            "--backend",
+            self.training.backend,
+            *(["--gpu-memory-mb", str(gpu_mb)] if gpu_mb else []),
             *(["--target-accuracy", repr(self.target)] if self.target is not None else []),
             *subject,
         ]

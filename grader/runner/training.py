@@ -22,6 +22,7 @@ import numpy as np
 from grader.settings import PRECISIONS
 
 STEPS_PER_EXECUTION = 64
+FUSED_BACKENDS = ("tensorflow", "jax")  # Keras on PyTorch runs one step per call, always
 BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
 
@@ -80,7 +81,9 @@ def set_precision(policy: str) -> None:
 
 def fit(model: Any, x: np.ndarray, y: np.ndarray, *, settings: dict[str, Any], progress: Any) -> Any:
     """``model.fit`` with the submission's settings and the grader's progress callback."""
+    import keras
+
     callbacks = list(settings.get("callbacks") or [])
-    if not wants_every_batch(callbacks):
+    if not wants_every_batch(callbacks) and keras.backend.backend() in FUSED_BACKENDS:
         set_steps_per_execution(model, STEPS_PER_EXECUTION)
     return model.fit(x, y, verbose=0, **{**settings, "callbacks": [*callbacks, progress]})
