@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import ASSIGNMENTS_DIR
+from grader.backends import version
 from grader.cli import main
 from grader.grade import grade
-from tests.conftest import CLASS_ASSIGNMENT, FIXTURES, SUBMISSIONS
+from tests.conftest import BACKEND, CLASS_ASSIGNMENT, FIXTURES, SUBMISSIONS
 from tests.test_results import validate
 
 
@@ -35,7 +36,7 @@ def alice(tmp_path_factory, grading_cache):
     before = sorted(p.name for p in (SUBMISSIONS / "alice").rglob("*"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADER_CACHE_DIR", str(grading_cache))
-        code = main(["grade", str(SUBMISSIONS / "alice"), "--out", str(out)])
+        code = main(["grade", str(SUBMISSIONS / "alice"), "--out", str(out), "--backend", BACKEND])
     after = sorted(p.name for p in (SUBMISSIONS / "alice").rglob("*"))
     return (
         code,
@@ -46,6 +47,7 @@ def alice(tmp_path_factory, grading_cache):
     )
 
 
+@pytest.mark.keras3
 def test_alice_passes_every_check(alice):
     code, results, report, _, _ = alice
     assert code == 0
@@ -60,6 +62,7 @@ def test_alice_passes_every_check(alice):
     assert "10 / 10 points" in report and "private" not in report  # report.txt: what alice sees now
 
 
+@pytest.mark.keras3
 def test_alice_results_are_gradescope_json_with_leaderboard_and_environment(alice):
     _, results, _, _, _ = alice
     validate(results)
@@ -73,7 +76,9 @@ def test_alice_results_are_gradescope_json_with_leaderboard_and_environment(alic
     assert clock["runs"][0]["pace_steps"] > 0 and clock["ratio"] == pytest.approx(cost["value"], abs=0.01)
     assert results["extra_data"]["environment"]["cores"] == 1
     extra = results["extra_data"]
-    assert extra["environment"]["tensorflow"] and extra["environment"]["keras"]
+    environment = extra["environment"]
+    assert environment["backend"] == BACKEND and environment["backend_version"] == version(BACKEND)
+    assert environment["keras"] and environment["devices"] == ["CPU"]
     assert extra["environment"]["devices"] == ["CPU"]
     assert extra["environment"]["data_source"].startswith("mnist_sample from")
     assert set(extra["timings"]) >= {"startup", "build", "train", "predict", "total"}
