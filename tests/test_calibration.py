@@ -21,7 +21,16 @@ def one_epoch():
 
 def test_the_key_covers_what_changes_the_figures(sample, one_epoch):
     key = calibration_key(one_epoch, sample)
-    assert {"machine", "python", "tensorflow", "keras", "data", "reference_source", "cores"} <= set(key)
+    assert {
+        "machine",
+        "python",
+        "backend",
+        "backend_version",
+        "keras",
+        "data",
+        "reference_source",
+        "cores",
+    } <= set(key)
     assert platform.node() not in key["machine"]  # identical machines (a course's containers) share figures
     more_cores = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=300, cores=2))
     assert calibration_key(more_cores, sample) != key
@@ -31,6 +40,10 @@ def test_the_key_covers_what_changes_the_figures(sample, one_epoch):
     assert calibration_key(more_epochs, sample) != key
     assert calibration_key(other_seed, sample) != key
     assert calibration_key(longer_limit, sample) == key  # a limit is not a figure
+    other_backend = dataclasses.replace(
+        one_epoch, training=Training(max_epochs=1, time_limit_s=300, backend="jax")
+    )
+    assert calibration_key(other_backend, sample)["backend"] == "jax" != key["backend"]
 
 
 def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
@@ -40,7 +53,8 @@ def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
     assert (baseline.reference, baseline.epochs, baseline.facts.total_params) == ("conv_32_64_64", 1, 458_570)
     assert 0.8 < baseline.accuracy <= 1 and baseline.train_seconds > 0
     assert baseline.timing.steps > 0 and baseline.timing.cpu_seconds > 0  # on the training clock
-    assert first.environment["tensorflow"] and "event" not in first.environment
+    assert first.environment["backend"] == "tensorflow" and "event" not in first.environment
+    assert first.environment["backend_version"] == first.environment["tensorflow"]
 
     again = calibrate(one_epoch, sample, cache_root=tmp_path)
     assert again.cached and again.baseline == baseline
