@@ -196,7 +196,9 @@ class Limits:
     )
     disk_mb: int = setting(4096, kind=int, above=0, doc="all it writes to disk, stopped while it writes")
     output_mb: int = setting(16, kind=int, above=0, doc="what it prints")
-    startup_s: float = setting(180.0, kind=float, above=0, doc="wall time to start Python, Keras and its backend")
+    startup_s: float = setting(
+        180.0, kind=float, above=0, doc="wall time to start Python, Keras and its backend"
+    )
     build_s: float = setting(180.0, kind=float, above=0, doc="wall time for build_model()")
     predict_s: float = setting(300.0, kind=float, above=0, doc="wall time to predict on the test images")
 

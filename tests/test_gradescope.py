@@ -78,6 +78,7 @@ def autograder():
         archive.extractall(root / "source")
     for script in ("setup.sh", "run_autograder"):  # zipfile drops the modes; Gradescope keeps them
         (root / "source" / script).chmod(0o755)
+    assert (root / "source" / "backend").read_text() == "tensorflow\n"  # setup.sh installs grader[tensorflow]
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": python}
     env.pop("GRADER_CACHE_DIR", None)
     env.pop("VIRTUAL_ENV", None)

@@ -39,6 +39,7 @@ def build_autograder(assignment: str, out: Path, *, data_dir: Path | None = None
     with tempfile.TemporaryDirectory(prefix="grader-autograder-") as staging:
         source = Path(staging)
         shutil.copyfile(task.path, source / "assignment.toml")
+        (source / "backend").write_text(task.training.backend + "\n")  # setup.sh installs grader[BACKEND]
         for part in PROJECT_PARTS:
             origin = PROJECT / part
             if origin.is_dir():

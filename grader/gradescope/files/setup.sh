@@ -18,13 +18,15 @@ fi
 
 # A virtual environment every user can read: without bubblewrap the student's code runs as a
 # user with no account, which must still be able to start Python.
+# The grader with the assignment's Keras backend (tensorflow, jax or torch) as its extra.
 umask 022
+PROJECT="$SOURCE/project[$(cat "$SOURCE/backend")]"
 if command -v uv >/dev/null; then
     uv venv --quiet --python "$PYTHON" "$ROOT/venv"
-    UV_COMPILE_BYTECODE=1 uv pip install --quiet --python "$ROOT/venv/bin/python" "$SOURCE/project"
+    UV_COMPILE_BYTECODE=1 uv pip install --quiet --python "$ROOT/venv/bin/python" "$PROJECT"
 else
     "$PYTHON" -m venv "$ROOT/venv"
-    "$ROOT/venv/bin/pip" install --quiet "$SOURCE/project"
+    "$ROOT/venv/bin/pip" install --quiet "$PROJECT"
 fi
 
 chmod -R go-rwx "$SOURCE"  # the test labels and the assignment are the grader's alone
