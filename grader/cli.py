@@ -149,10 +149,11 @@ def _parser() -> argparse.ArgumentParser:
 
     compat = commands.add_parser(
         "compat",
-        help="grade a submission (or verify the references) on every TensorFlow version of the matrix",
+        help="grade a submission (or verify the references) on every TensorFlow version and Keras 3 backend",
         description=(
             "Grade PATH, or with --references verify every reference against its tutorial, on each "
-            "TensorFlow version of the matrix, each in its own environment (built once with uv in "
+            "TensorFlow version of the matrix and on Keras 3 with JAX and with PyTorch, each in its own "
+            "environment (built once in "
             "~/.cache/grader/environments), and print one table: checks as rows, versions as columns, "
             "a mark per cell and, where one fails, the reason. Writes compat.json and compat.md to --out."
         ),
@@ -162,7 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--references", action="store_true", help="verify the references instead")
     compat.add_argument("--assignment", "-a", metavar="NAME", help="as for grade")
     compat.add_argument(
-        "--versions", metavar="LIST", help="comma-separated TensorFlow versions (default: the whole matrix)"
+        "--versions",
+        metavar="LIST",
+        help="comma-separated TensorFlow versions and Keras 3 backends, such as 2.15,2.21,jax,torch "
+        "(default: every version of the matrix, then jax and torch)",
     )
     compat.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="which TensorFlow build")
     compat.add_argument(
@@ -498,10 +502,17 @@ def _verify_docs(args: argparse.Namespace, console: Console) -> int:
 
 
 def _compat(args: argparse.Namespace, console: Console) -> int:
-    from grader.compat.matrix import VERSIONS, gpu_problem
+    from grader.compat.matrix import COLUMNS, KERAS_3_BACKENDS, VERSIONS, gpu_problem
     from grader.compat.run import compat
 
-    versions = tuple(v.strip() for v in args.versions.split(",")) if args.versions else VERSIONS
+    versions = tuple(v.strip() for v in args.versions.split(",")) if args.versions else COLUMNS
+    unknown = [v for v in versions if v not in VERSIONS and v not in KERAS_3_BACKENDS]
+    if unknown:
+        console.print(
+            f"[red]--versions: {', '.join(unknown)} is neither a TensorFlow version of the matrix "
+            f"({', '.join(VERSIONS)}) nor a Keras 3 backend ({', '.join(KERAS_3_BACKENDS)}).[/red]"
+        )
+        return EXIT_USAGE
     if args.device == "gpu" and (problem := gpu_problem()):
         console.print(f"[red]--device gpu: {problem}.[/red]")
         return EXIT_USAGE

@@ -59,6 +59,8 @@ def environment() -> dict[str, str]:
 
     backend = keras.backend.backend()
     found = {"backend": backend, "backend_version": version(backend) or "", "keras": keras.__version__}
+    if backend == "tensorflow":
+        found["tensorflow"] = found["backend_version"]
     return found | {"device": describe_device(_gpus(backend))}
 
 

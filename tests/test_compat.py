@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.backends import version
+from grader.backends import TITLES, version
+from grader.cli import main
 from grader.compat.explain import explain, first_sentence
-from grader.compat.matrix import NEWEST, VERSIONS, install_steps, keras_major
+from grader.compat.matrix import COLUMNS, NEWEST, VERSIONS, column_backend, install_steps, keras_major
 from grader.compat.run import compat
 from grader.compat.table import Cell, Column, CompatTable
 from tests.conftest import BACKEND, TUTORIALS
@@ -118,6 +119,29 @@ def test_compat_grades_the_002_listing_and_explains_the_keras_3_failure(tmp_path
         assert "Keras 3 rejects `lr`; use `learning_rate`" in (tmp_path / "compat.md").read_text()
     else:
         assert cell is not None and cell.mark == "failed" and cell.reason.startswith("Dense acts on a 4-D")
+
+
+@pytest.mark.skipif(
+    BACKEND == "tensorflow", reason="a backend column is graded in this environment on JAX or PyTorch"
+)
+def test_compat_has_a_column_for_keras_3_on_this_backend(tmp_path):
+    """The 002 listing on JAX or PyTorch: its column is headed by the backend and its version."""
+    console = Console(file=io.StringIO(), width=160)
+    table = compat(TUTORIALS / "tutorial_002", versions=(BACKEND,), out=tmp_path, console=console)
+    [column] = table.columns
+    assert (column.backend, column.backend_version) == (BACKEND, version(BACKEND)) and not column.error
+    assert column.heading() == f"{TITLES[BACKEND]} {version(BACKEND)} · Keras {version('keras')}"
+    assert table.cell("Output shape", BACKEND) == Cell(
+        "not run", "0/1", "Keras 3 rejects `lr`; use `learning_rate`"
+    )
+    assert f"{TITLES[BACKEND]} on CPU: " in (tmp_path / "compat.md").read_text()
+
+
+def test_compat_columns_are_versions_then_keras_3_backends(capsys):
+    assert list(COLUMNS) == [*VERSIONS, "jax", "torch"]
+    assert [column_backend(column) for column in ("2.15", "jax", "torch")] == ["tensorflow", "jax", "torch"]
+    assert main(["compat", "tutorials/tutorial_002", "--versions", "2.15,mxnet"]) == 2
+    assert "mxnet is neither a TensorFlow version of the matrix" in capsys.readouterr().out
 
 
 def test_the_github_workflow_runs_the_same_matrix():

@@ -1,4 +1,5 @@
-"""The TensorFlow versions the grader is tested and compared on, and how to install each.
+"""The TensorFlow versions the grader is tested and compared on, Keras 3's other backends beside
+them, and how to install each.
 
 2.12 is the oldest release that installs on Python 3.11 (its Keras still has the pre-2.13
 module layout), 2.15 the last with Keras 2, 2.16 the first with Keras 3, 2.18 one in between
@@ -36,6 +37,14 @@ def install_steps(version: str, device: str, project: str) -> list[list[str]]:
     if device == "gpu":
         steps += [["uninstall", "tensorflow-cpu"], ["install", f"tensorflow[and-cuda]=={version}.*"]]
     return steps
+
+
+COLUMNS = (*VERSIONS, *KERAS_3_BACKENDS)  # grader compat's default columns
+
+
+def column_backend(column: str) -> str:
+    """The Keras backend a compat column grades on: a TensorFlow version's, or the one it names."""
+    return column if column in KERAS_3_BACKENDS else "tensorflow"
 
 
 def backend_packages(backend: str, device: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Grade one submission, or verify the references, on every TensorFlow version of the matrix.
+"""Grade one submission, or verify the references, on every TensorFlow version of the matrix and
+on Keras 3's other backends.
 
 Each version runs the ordinary ``grader grade`` (or ``grader verify-docs``) command in its own
 environment, so every cell is exactly what a student on that version would get; this module
@@ -13,12 +14,15 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from grader.atomic import write_text_atomic
+from grader.backends import TITLES
 from grader.compat.environments import ensure
 from grader.compat.explain import explain
+from grader.compat.matrix import KERAS_3_BACKENDS, column_backend
 from grader.compat.table import Cell, Column, CompatTable
 from grader.results import read_results
 
@@ -40,14 +44,17 @@ def compat(
     to ``out`` as ``compat.json`` and ``compat.md`` and return it."""
     subject, out = (subject.resolve() if subject else None), out.resolve()
     if subject is None:
-        table = CompatTable("reference/", "The references against their tutorials, per TensorFlow version")
+        table = CompatTable(
+            "reference/", "The references against their tutorials, per TensorFlow version and backend"
+        )
     else:
         shown = subject.relative_to(Path.cwd()) if subject.is_relative_to(Path.cwd()) else subject
-        table = CompatTable(str(shown), f"{subject.name} across TensorFlow versions")
+        table = CompatTable(str(shown), f"{subject.name} across TensorFlow versions and backends")
     for version in versions:
-        console.print(f"TensorFlow {version} ({device}): preparing its environment…")
+        title = f"Keras 3 on {TITLES[version]}" if version in KERAS_3_BACKENDS else f"TensorFlow {version}"
+        console.print(f"{title} ({device}): preparing its environment…")
         python = ensure(version, device)
-        console.print(f"TensorFlow {version}: {'grading' if subject else 'verifying the references'}…")
+        console.print(f"{title}: {'grading' if subject else 'verifying the references'}…")
         with tempfile.TemporaryDirectory(prefix=f"grader-compat-{version}-") as scratch:
             if subject is None:
                 column = _verify_references(python, version, Path(scratch), table)
@@ -75,13 +82,14 @@ def _grade(
 ) -> Column:
     results_dir = out / "versions" / version
     command = [str(python), "-m", "grader", "grade", str(subject), "--out", str(results_dir)]
+    command += ["--backend", column_backend(version)]
     if assignment:
         command += ["--assignment", assignment]
     finished = _run(command, scratch)
     grade = read_results(results_dir) if finished.returncode in (0, 1) else None
     if grade is None:
         return _failed_column(version, finished)
-    table.title = f"{grade.display_name} on {grade.assignment or '?'} across TensorFlow versions"
+    table.title = f"{grade.display_name} on {grade.assignment or '?'} across TensorFlow versions and backends"
     environment, model = grade.environment, grade.model
     problem = grade.problem or ""
     for check in grade.checks:
@@ -104,19 +112,13 @@ def _grade(
         rate = model.get("learning_rate")
         value = model.get("optimizer", "?") + (f", learning rate {rate:g}" if rate is not None else "")
         table.add(OPTIMIZER_ROW, version, Cell("info", value))
-    return Column(
-        version,
-        environment.get("tensorflow", ""),
-        environment.get("keras", ""),
-        environment.get("device", ""),
-        score=grade.score,
-        possible=grade.possible,
-    )
+    return _column(version, environment, grade.score, grade.possible)
 
 
 def _verify_references(python: Path, version: str, scratch: Path, table: CompatTable) -> Column:
     report = scratch / "verify.json"
-    finished = _run([str(python), "-m", "grader", "verify-docs", "--json", str(report)], scratch)
+    command = [str(python), "-m", "grader", "verify-docs", "--json", str(report)]
+    finished = _run([*command, "--backend", column_backend(version)], scratch)
     if finished.returncode not in (0, 1) or not report.is_file():
         return _failed_column(version, finished)
     found = json.loads(report.read_text())
@@ -126,13 +128,20 @@ def _verify_references(python: Path, version: str, scratch: Path, table: CompatT
         table.add(verification["subject"], version, cell)
     passed = sum(v["ok"] for v in found["verifications"])
     environment = found.get("environment", {})
+    return _column(version, environment, passed, len(found["verifications"]))
+
+
+def _column(version: str, environment: dict[str, Any], score: float, possible: float) -> Column:
+    backend = environment.get("backend", "tensorflow")
     return Column(
         version,
         environment.get("tensorflow", ""),
         environment.get("keras", ""),
         environment.get("device", ""),
-        score=passed,
-        possible=len(found["verifications"]),
+        score=score,
+        possible=possible,
+        backend=backend,
+        backend_version=environment.get("backend_version", ""),
     )
 
 

@@ -1,4 +1,4 @@
-"""The compatibility table: checks as rows, TensorFlow versions as columns, a mark and a reason
+"""The compatibility table: checks as rows, TensorFlow versions (and Keras 3 backends) as columns, a mark and a reason
 per cell; rendered for the terminal (rich), as JSON and as Markdown for a course page."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
+
+from grader.backends import TITLES
 
 Mark = Literal["passed", "failed", "not run", "warning", "info", "error"]
 SYMBOLS: dict[str, str] = {
@@ -44,19 +46,30 @@ class Cell:
 
 @dataclass(frozen=True)
 class Column:
-    """One TensorFlow version as it was installed and graded."""
+    """One TensorFlow version, or Keras 3 on another backend, as it was installed and graded."""
 
-    version: str
+    version: str  # the column as asked for: a TensorFlow version ("2.15") or a backend ("jax")
     tensorflow: str = ""
     keras: str = ""
     device: str = ""
     score: float | None = None
     possible: float | None = None
     error: str = ""  # the grader could not grade on this version at all
+    backend: str = "tensorflow"
+    backend_version: str = ""
 
     def heading(self) -> str:
         keras = f" · Keras {self.keras}" if self.keras else ""
+        if self.backend != "tensorflow":
+            return f"{TITLES.get(self.backend, self.backend)} {self.backend_version or ''}".rstrip() + keras
         return f"TF {self.tensorflow or self.version}{keras}"
+
+    @property
+    def name(self) -> str:
+        """The column in a sentence: "TF 2.15" or "JAX"."""
+        return (
+            f"TF {self.version}" if self.backend == "tensorflow" else TITLES.get(self.backend, self.backend)
+        )
 
     def total(self) -> str:
         if self.error:
@@ -103,9 +116,9 @@ class CompatTable:
             lines.append("| **Score** | " + " | ".join(f"**{c.total()}**" for c in self.columns) + " |")
         lines += [
             "",
-            "Devices: " + "; ".join(f"TF {c.version} on {c.device or 'unknown'}" for c in self.columns),
+            "Devices: " + "; ".join(f"{c.name} on {c.device or 'unknown'}" for c in self.columns),
         ]
-        errors = [f"TF {c.version}: {c.error}" for c in self.columns if c.error]
+        errors = [f"{c.name}: {c.error}" for c in self.columns if c.error]
         if errors:
             lines += ["", "Could not grade: " + "; ".join(errors)]
         return "\n".join(lines) + "\n"
@@ -124,7 +137,7 @@ class CompatTable:
         console.print(table)
         for column in self.columns:
             problem = f" [red]could not grade: {column.error}[/red]" if column.error else ""
-            console.print(f"  TF {column.version}: {column.device or 'device unknown'}{problem}")
+            console.print(f"  {column.name}: {column.device or 'device unknown'}{problem}")
 
 
 def _md(cell: Cell | None) -> str:
