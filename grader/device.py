@@ -68,6 +68,25 @@ def gpu_memory_mb() -> int | None:
         return None
 
 
+CHILDREN_PER_GRADE = 2  # the runner and the verifier: both hold the backend on the GPU
+
+
+def packing_problem(jobs: int, memory_mb: int, card_mb: int | None) -> str | None:
+    """Why ``jobs`` grades at once do not fit on a card of ``card_mb`` when each child may use
+    ``memory_mb`` of it (None: they fit, or there is no GPU)."""
+    needed = jobs * CHILDREN_PER_GRADE * memory_mb
+    if not card_mb or needed <= card_mb:
+        return None
+    most = card_mb // (CHILDREN_PER_GRADE * memory_mb)
+    return (
+        f"--jobs {jobs} does not fit on this GPU's {card_mb:,} MB: each grade runs {CHILDREN_PER_GRADE} "
+        f"children that may each use {memory_mb:,} MB of it (limits.memory_mb), {needed:,} MB in all; "
+        f"use --jobs {most} or fewer, or a lower limits.memory_mb"
+        if most
+        else f"one grade does not fit on this GPU's {card_mb:,} MB with limits.memory_mb = {memory_mb:,}"
+    )
+
+
 def describe_device(gpus: Sequence[str] = ()) -> str:
     """``gpus`` are the names the backend gave the GPUs it used; none means the CPU did the work."""
     if gpus:

@@ -44,3 +44,15 @@ def test_the_driver_version_is_read_from_either_kernel_modules_line(tmp_path, mo
     (tmp_path / "version").write_text(line + "\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n")
     monkeypatch.setattr(device, "NVIDIA_VERSION", tmp_path / "version")
     assert device.nvidia_driver() == version
+
+
+def test_a_class_packed_on_a_gpu_must_fit_its_memory_limits():
+    from grader.device import packing_problem
+
+    assert packing_problem(8, 4096, None) is None  # no GPU: CPU cores are dealt out instead
+    assert packing_problem(9, 4096, 81_559) is None  # 9 grades x 2 children x 4 GiB = 73,728 MB
+    assert packing_problem(16, 4096, 81_559) == (
+        "--jobs 16 does not fit on this GPU's 81,559 MB: each grade runs 2 children that may each use "
+        "4,096 MB of it (limits.memory_mb), 131,072 MB in all; use --jobs 9 or fewer, or a lower limits.memory_mb"
+    )
+    assert "one grade does not fit" in packing_problem(1, 65_536, 81_559)

@@ -35,6 +35,7 @@ from grader.batch.view import ClassView
 from grader.batch.work import Job, Outcome, grade_job
 from grader.cores import cpu_shares
 from grader.data import DataError
+from grader.device import gpu_memory_mb, packing_problem
 from grader.grade import resolve_assignment, write_outputs
 from grader.results import Grade, read_results
 from grader.runner.sandbox import choose
@@ -100,12 +101,14 @@ def grade_class(
         console.print(f"[bold yellow]Warning: no sandbox; {isolation.describe()}.[/bold yellow]")
     pending: list[tuple[Job, str]] = []
     cores = 1  # each share holds the most any grade of the class trains on
+    memory_mb = 0  # on a GPU, the most of the card any child may use
     for folder in folders:
         job = Job(folder.resolve(), assignment, dataset, backend, data_dir, cache_root, sandbox)
         try:
             task = _task(job)
             key = grade_key(job.folder, task, job.data_dir, isolation.kind)
             cores = max(cores, task.training.cores)
+            memory_mb = max(memory_mb, task.limits.memory_mb)
         except (SubmissionError, AssignmentError, DataError) as error:
             _store_refusal(out, job, str(error), _refusal_key(job, str(error), isolation.kind), result)
             continue
@@ -114,6 +117,8 @@ def grade_class(
             result.kept.append(job.name)
         else:
             pending.append((job, key))
+    if scheduler is None and (problem := packing_problem(jobs, memory_mb, gpu_memory_mb())):
+        raise ClassError(problem + ".")
     shares = cpu_shares(jobs, cores) if scheduler is None else []
     where = f"on {scheduler}" if scheduler else _describe_shares(shares)
     console.print(
