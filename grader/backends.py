@@ -51,9 +51,9 @@ def problem(backend: str) -> str | None:
     if version(backend) is None:
         return f"the {title} backend is not installed here: pip install 'grader[{backend}]'"
     if backend != "tensorflow" and keras_major() != 3:
+        found = f"Keras {version('keras')} is" if version("keras") else "no Keras is"
         return (
-            f"the {title} backend needs Keras 3, and Keras {version('keras') or 'is not'} "
-            f"installed here: pip install 'grader[{backend}]'"
+            f"the {title} backend needs Keras 3, and {found} installed here: pip install 'grader[{backend}]'"
         )
     return None
 
