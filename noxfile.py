@@ -9,6 +9,7 @@ nox -s "keras3(backend='jax', device='cpu')" -- -m matrix    on Keras 3 with JAX
 nox -s compat -- tutorials/tutorial_002    grade one submission on every version, as one table
 nox -s verify_docs    check every reference against its tutorial
 nox -s bench          training loop, peak fractions, time to accuracy, fairness, overheads (not run by default)
+nox -s "bench_keras3(backend='jax')"    the training loop against plain fit on Keras 3 with JAX (or torch)
 """
 
 from __future__ import annotations
@@ -149,6 +150,27 @@ def bench(session: nox.Session) -> None:
         *session.posargs,
     )
     session.run("python", "benchmarks/report.py", BENCHMARK_JSON)
+
+
+@nox.session(python=PYTHON, venv_backend="virtualenv")  # pip, as in keras3
+@nox.parametrize("backend", KERAS_3_BACKENDS)
+def bench_keras3(session: nox.Session, backend: str) -> None:
+    """The training-loop benchmark on Keras 3 with JAX or PyTorch (CPU builds): grader loop against plain fit."""
+    session.install("-e", f".[test,{backend}]", *backend_packages(backend, "cpu"))
+    session.run("grader", "data", "provision", "fashion_mnist")
+    output = f".benchmarks/throughput-{backend}.json"
+    arguments = session.posargs or ["-k", "training_loop or matmul_peak"]
+    session.run(
+        "pytest",
+        "benchmarks",
+        "-o",
+        "addopts=",
+        "--benchmark-enable",
+        f"--benchmark-json={output}",
+        *arguments,
+        env={"KERAS_BACKEND": backend},
+    )
+    session.run("python", "benchmarks/report.py", output)
 
 
 @nox.session(python=PYTHON)

@@ -54,18 +54,33 @@ def fashion_test():
 
 
 def _best_rate(function, argument, flops: float) -> float:
-    function(argument).numpy()  # trace and warm up
+    _wait(function(argument))  # trace and warm up
     best = float("inf")
     for _ in range(PEAK_REPEATS):
         started = time.perf_counter()
-        function(argument).numpy()
+        _wait(function(argument))
         best = min(best, time.perf_counter() - started)
     return flops / best
 
 
+def _wait(value) -> None:
+    """Bring a result to the host, so its time is counted (tf.keras 2 has no keras.ops)."""
+    if hasattr(value, "numpy") and not hasattr(value, "cpu"):  # TensorFlow's eager tensors
+        value.numpy()
+    else:
+        import keras
+
+        keras.ops.convert_to_numpy(value)
+
+
 def kernel_rates(dtype: str) -> dict[str, float]:
-    """FLOP/s of several TensorFlow kernels in ``dtype``: square matmuls of four sizes and the
-    convolutions the references train (forward and both gradients of a 3x3 32-to-64 layer)."""
+    """FLOP/s of several of the backend's kernels in ``dtype``: square matmuls of four sizes and
+    the convolutions the references train (a 3x3 32-to-64 layer: forward and both gradients on
+    TensorFlow, forward only through ``keras.ops`` on JAX and PyTorch)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return _keras_ops_rates(dtype)
     import tensorflow as tf
 
     rates = {}
@@ -88,6 +103,29 @@ def kernel_rates(dtype: str) -> dict[str, float]:
 
     rates["conv 3x3 32-64, forward and backward"] = _best_rate(
         conv, images, 3 * 2 * 3 * 3 * 32 * 64 * 28 * 28 * CONV_BATCH
+    )
+    return rates
+
+
+def _keras_ops_rates(dtype: str) -> dict[str, float]:
+    """The same kernels through ``keras.ops`` (JAX, PyTorch): matmuls, and the convolution forward."""
+    import keras
+    import numpy as np
+
+    ops = keras.ops
+    rates = {}
+    random = np.random.default_rng(0)
+    for size in MATMUL_SIZES:
+        a = ops.cast(ops.convert_to_tensor(random.random((size, size), dtype="float32")), dtype)
+        rates[f"matmul {size}"] = _best_rate(
+            lambda x: ops.sum(ops.cast(ops.matmul(x, x), "float32")), a, 2 * size**3
+        )
+    images = ops.cast(ops.convert_to_tensor(random.random((CONV_BATCH, 28, 28, 32), dtype="float32")), dtype)
+    kernel = ops.cast(ops.convert_to_tensor(random.random((3, 3, 32, 64), dtype="float32")), dtype)
+    rates["conv 3x3 32-64, forward"] = _best_rate(
+        lambda x: ops.sum(ops.cast(ops.conv(x, kernel, padding="same"), "float32")),
+        images,
+        2 * 3 * 3 * 32 * 64 * 28 * 28 * CONV_BATCH,
     )
     return rates
 
