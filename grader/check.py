@@ -21,7 +21,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from grader.assignment import Assignment
+from grader.assignment import Assignment, AssignmentError
+from grader.backends import problem as backend_problem
 from grader.checks import Baseline, CheckResult
 from grader.cores import held_cores
 from grader.data import DataError, Dataset, load_dataset
@@ -101,6 +102,8 @@ def check_submission(
     folder = read_submission(path.parent if path.is_file() else path)
     kit = folder.folder / KIT_ASSIGNMENT
     task = resolve_assignment(folder, assignment or (kit if kit.is_file() else None))
+    if problem := backend_problem(task.training.backend):
+        raise AssignmentError(f"{task.path or task.name}: {problem}")
     x, y, source = training_images(folder.folder, task, data_dir)
     gating = tuple(check for check in task.checks if check.phase == "build")
     later = tuple(check.name for check in task.checks if check.phase != "build")

@@ -125,3 +125,22 @@ def test_keras_3_code_is_not_refused(tmp_path, source):
     model = tmp_path / "model.py"
     model.write_text(source)
     refuse_tensorflow(model, "jax")
+
+
+MISSING = next((b for b in backends.BACKENDS if backends.version(b) is None), None)
+
+
+@pytest.mark.skipif(MISSING is None, reason="every backend is installed here")
+def test_grading_or_checking_on_a_backend_not_installed_stops_before_any_child(tmp_path):
+    from grader.check import check_submission
+    from grader.grade import grade
+    from tests.conftest import SUBMISSIONS
+
+    task = load_assignment("000").with_backend(MISSING)
+    expected = (
+        f"the {backends.TITLES[MISSING]} backend is not installed here: pip install 'grader\\[{MISSING}\\]'"
+    )
+    with pytest.raises(AssignmentError, match=expected):
+        grade(SUBMISSIONS / "alice", assignment=task, cache_root=tmp_path)
+    with pytest.raises(AssignmentError, match=expected):
+        check_submission(SUBMISSIONS / "alice", assignment=task)
