@@ -139,17 +139,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: training loop vs plain fit, peak fractions, layer profile, time to accuracy, fairness, overheads."""
     _install(session)
     session.run("grader", "data", "provision")
-    session.run(
-        "pytest",
-        "benchmarks",
-        "-o",
-        "addopts=",
-        "--benchmark-enable",
-        "--benchmark-autosave",
-        f"--benchmark-json={BENCHMARK_JSON}",
-        *session.posargs,
-    )
-    session.run("python", "benchmarks/report.py", BENCHMARK_JSON)
+    _benchmarks(session, BENCHMARK_JSON, "--benchmark-autosave", *session.posargs)
 
 
 @nox.session(python=PYTHON, venv_backend="virtualenv")  # pip, as in keras3
@@ -158,8 +148,14 @@ def bench_keras3(session: nox.Session, backend: str) -> None:
     """The training-loop benchmark on Keras 3 with JAX or PyTorch (CPU builds): grader loop against plain fit."""
     session.install("-e", f".[test,{backend}]", *backend_packages(backend, "cpu"))
     session.run("grader", "data", "provision", "fashion_mnist")
-    output = f".benchmarks/throughput-{backend}.json"
     arguments = session.posargs or ["-k", "training_loop or matmul_peak"]
+    _benchmarks(session, f".benchmarks/throughput-{backend}.json", *arguments, env={"KERAS_BACKEND": backend})
+
+
+def _benchmarks(
+    session: nox.Session, output: str, *arguments: str, env: dict[str, str] | None = None
+) -> None:
+    """pytest-benchmark over benchmarks/, its JSON to ``output``, then the throughput table from it."""
     session.run(
         "pytest",
         "benchmarks",
@@ -168,7 +164,7 @@ def bench_keras3(session: nox.Session, backend: str) -> None:
         "--benchmark-enable",
         f"--benchmark-json={output}",
         *arguments,
-        env={"KERAS_BACKEND": backend},
+        env=env,
     )
     session.run("python", "benchmarks/report.py", output)
 

@@ -37,34 +37,35 @@ def nvidia_driver() -> str | None:
             return found.group(1)
     except OSError:
         pass
-    if shutil.which("nvidia-smi"):
+    return _nvidia_smi("driver_version")
+
+
+def _nvidia_smi(field: str) -> str | None:
+    """The first GPU's ``field`` as nvidia-smi reports it (no units), or None without one."""
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
         result = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            ["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
-        if result.returncode == 0 and result.stdout.strip():
-            return result.stdout.splitlines()[0].strip()
-    return None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = result.stdout.strip().splitlines()
+    return lines[0].strip() if result.returncode == 0 and lines else None
 
 
 @cache
 def gpu_memory_mb() -> int | None:
     """The first GPU's memory in MB (nvidia-smi), or None where no NVIDIA GPU is visible."""
-    if nvidia_driver() is None or not shutil.which("nvidia-smi"):
+    if nvidia_driver() is None or (found := _nvidia_smi("memory.total")) is None:
         return None
     try:
-        result = subprocess.run(
-            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        return int(result.stdout.split()[0]) if result.returncode == 0 else None
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return int(found)
+    except ValueError:
         return None
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -43,41 +44,52 @@ def ensure(version: str, device: str, *, root: Path | None = None) -> Path:
         return _keras_3(version, device, root)
     if device == "cpu" and _installed("tensorflow-cpu").startswith(f"{version}."):
         return Path(sys.executable)
-    uv = shutil.which("uv")
-    if uv is None:
-        raise CompatError("grader compat builds one environment per version with uv: pip install uv")
+    uv = _uv()
     folder = (root or cache_dir()) / "environments" / f"tf-{version}-{device}"
     python = folder / "bin" / "python"
     steps = install_steps(version, device, f"{project_root()}")
-    wanted = {"python": sys.version.split()[0], "steps": steps}
-    stamp = folder / STAMP
-    if python.exists() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
-        return python
-    shutil.rmtree(folder, ignore_errors=True)
-    _run([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], version)
-    for action, *arguments in steps:
-        _run([uv, "pip", action, "--quiet", "--python", str(python), *arguments], version)
-    stamp.write_text(json.dumps(wanted))
-    return python
+
+    def build() -> None:
+        _run([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], version)
+        for action, *arguments in steps:
+            _run([uv, "pip", action, "--quiet", "--python", str(python), *arguments], version)
+
+    return _built(folder, {"python": sys.version.split()[0], "steps": steps}, build)
 
 
 def _keras_3(backend: str, device: str, root: Path | None) -> Path:
     """The environment for Keras 3 on ``backend`` (this very Python when it has it already)."""
     if device == "cpu" and installed_version(backend) and keras_major() == 3:
         return Path(sys.executable)
-    uv = shutil.which("uv")
-    if uv is None:
-        raise CompatError("grader compat builds one environment per column with uv: pip install uv")
+    uv = _uv()
     folder = (root or cache_dir()) / "environments" / f"keras3-{backend}-{device}"
     python = folder / "bin" / "python"
     packages = ["-e", f"{project_root()}[{backend}]", *backend_packages(backend, device)]
-    wanted = {"python": sys.version.split()[0], "pip": packages}
-    stamp = folder / STAMP
+
+    def build() -> None:
+        _run([uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(folder)], backend)
+        _run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages],
+            backend,
+        )
+
+    return _built(folder, {"python": sys.version.split()[0], "pip": packages}, build)
+
+
+def _uv() -> str:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise CompatError("grader compat builds one environment per column with uv: pip install uv")
+    return uv
+
+
+def _built(folder: Path, wanted: dict[str, object], build: Callable[[], None]) -> Path:
+    """``folder``'s Python, rebuilt by ``build`` unless its stamp says it holds ``wanted`` already."""
+    python, stamp = folder / "bin" / "python", folder / STAMP
     if python.exists() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         return python
     shutil.rmtree(folder, ignore_errors=True)
-    _run([uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(folder)], backend)
-    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages], backend)
+    build()
     stamp.write_text(json.dumps(wanted))
     return python
 
