@@ -113,6 +113,21 @@ def start(backend: str, *, threads: int, gpu_memory_mb: int | None) -> dict[str,
     return found
 
 
+def gpu_names(backend: str) -> list[str]:
+    """The GPUs ``backend`` sees, by name (it is imported here if Keras has not done so)."""
+    if backend == "jax":
+        import jax
+
+        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    import tensorflow as tf
+
+    return [_tf_gpu_name(tf, gpu) for gpu in tf.config.list_physical_devices("GPU")]
+
+
 def _tensorflow(threads: int, gpu_memory_mb: int | None) -> tuple[list[str], list[str]]:
     import tensorflow as tf
 
@@ -129,7 +144,7 @@ def _tensorflow(threads: int, gpu_memory_mb: int | None) -> tuple[list[str], lis
         else:
             tf.config.experimental.set_memory_growth(gpu, True)
     devices = sorted({device.device_type for device in tf.config.list_physical_devices()})
-    return devices, [_tf_gpu_name(tf, gpu) for gpu in gpus]
+    return devices, gpu_names("tensorflow")
 
 
 def _tf_gpu_name(tf: Any, device: Any) -> str:
@@ -145,8 +160,7 @@ def _jax(threads: int, gpu_memory_mb: int | None) -> tuple[list[str], list[str]]
     import jax
 
     found = jax.devices()
-    gpus = [device.device_kind for device in found if device.platform == "gpu"]
-    return sorted({"GPU" if device.platform == "gpu" else device.platform.upper() for device in found}), gpus
+    return sorted({"GPU" if d.platform == "gpu" else d.platform.upper() for d in found}), gpu_names("jax")
 
 
 def _torch(threads: int, gpu_memory_mb: int | None) -> tuple[list[str], list[str]]:

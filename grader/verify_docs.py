@@ -54,29 +54,14 @@ def environment() -> dict[str, str]:
     """The versions and device these verdicts were reached on (for ``grader compat``)."""
     import keras
 
-    from grader.backends import version
+    from grader.backends import gpu_names, version
     from grader.device import describe_device
 
     backend = keras.backend.backend()
     found = {"backend": backend, "backend_version": version(backend) or "", "keras": keras.__version__}
     if backend == "tensorflow":
         found["tensorflow"] = found["backend_version"]
-    return found | {"device": describe_device(_gpus(backend))}
-
-
-def _gpus(backend: str) -> list[str]:
-    """The GPUs the backend Keras loaded sees (it is imported already)."""
-    if backend == "jax":
-        import jax
-
-        return [device.device_kind for device in jax.devices() if device.platform == "gpu"]
-    if backend == "torch":
-        import torch
-
-        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    import tensorflow as tf
-
-    return [device.name for device in tf.config.list_physical_devices("GPU")]
+    return found | {"device": describe_device(gpu_names(backend))}
 
 
 def verify_reference(name: str) -> Verification:
