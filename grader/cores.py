@@ -44,13 +44,16 @@ def grade_cores(count: int, given: frozenset[int] | None = None) -> frozenset[in
     return frozenset(cores[:count])
 
 
-def cpu_shares(jobs: int, cores: int = 1) -> list[frozenset[int]]:
-    """One share of ``cores`` cores per grade running at once; at most as many as the machine holds."""
+def cpu_shares(jobs: int, cores: int = 1, *, packed: bool = False) -> list[frozenset[int]]:
+    """One share of ``cores`` cores per grade running at once. On the CPU, at most as many as the
+    machine holds: a grade trains on its cores alone. ``packed`` (the grades train on a GPU, and
+    their cores mostly wait on it) deals all ``jobs`` out, several grades to a share in turn."""
     found = available_cores()
     if len(found) < cores:
         grade_cores(cores)  # raises, saying how many there are
-    jobs = max(1, min(jobs, len(found) // cores))
-    return [frozenset(found[i * cores : (i + 1) * cores]) for i in range(jobs)]
+    blocks = [frozenset(found[i * cores : (i + 1) * cores]) for i in range(len(found) // cores)]
+    jobs = max(1, jobs if packed else min(jobs, len(blocks)))
+    return [blocks[i % len(blocks)] for i in range(jobs)]
 
 
 @contextlib.contextmanager

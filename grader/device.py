@@ -40,13 +40,39 @@ def nvidia_driver() -> str | None:
     return _nvidia_smi("driver_version")
 
 
+GPU_SELECTION = ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")  # which cards CUDA shows a process
+
+
+def gpu_selection() -> dict[str, str]:
+    """The grader's own choice of cards, passed on to every child: an instructor who grades on
+    the second card (``CUDA_VISIBLE_DEVICES=1``), or on no card at all (``""``), means the
+    children too."""
+    return {name: os.environ[name] for name in GPU_SELECTION if name in os.environ}
+
+
+def first_visible_gpu() -> str | None:
+    """The card a child trains on, as nvidia-smi's ``-i`` names it (an index or a UUID), or None
+    when ``CUDA_VISIBLE_DEVICES`` hides every card (empty, or a negative index first)."""
+    chosen = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if chosen is None:
+        return "0"
+    first = chosen.split(",")[0].strip()
+    return None if not first or first.startswith("-") else first
+
+
+def gpu_visible() -> bool:
+    """Whether the children see an NVIDIA card: a driver here, and not every card hidden."""
+    return first_visible_gpu() is not None and nvidia_driver() is not None
+
+
 def _nvidia_smi(field: str) -> str | None:
-    """The first GPU's ``field`` as nvidia-smi reports it (no units), or None without one."""
-    if not shutil.which("nvidia-smi"):
+    """``field`` of the first card children see, as nvidia-smi reports it (no units), or None
+    without one."""
+    if not shutil.which("nvidia-smi") or (card := first_visible_gpu()) is None:
         return None
     try:
         result = subprocess.run(
-            ["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader,nounits"],
+            ["nvidia-smi", "-i", card, f"--query-gpu={field}", "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
             timeout=30,
@@ -60,8 +86,8 @@ def _nvidia_smi(field: str) -> str | None:
 
 @cache
 def gpu_memory_mb() -> int | None:
-    """The first GPU's memory in MB (nvidia-smi), or None where no NVIDIA GPU is visible."""
-    if nvidia_driver() is None or (found := _nvidia_smi("memory.total")) is None:
+    """The memory in MB of the first card children see (nvidia-smi), or None where they see none."""
+    if not gpu_visible() or (found := _nvidia_smi("memory.total")) is None:
         return None
     try:
         return int(found)
@@ -81,10 +107,10 @@ def packing_problem(jobs: int, memory_mb: int, card_mb: int | None) -> str | Non
     most = card_mb // (CHILDREN_PER_GRADE * memory_mb)
     return (
         f"--jobs {jobs} does not fit on this GPU's {card_mb:,} MB: each grade runs {CHILDREN_PER_GRADE} "
-        f"children that may each use {memory_mb:,} MB of it (limits.memory_mb), {needed:,} MB in all; "
-        f"use --jobs {most} or fewer, or a lower limits.memory_mb"
+        f"children that may each use {memory_mb:,} MB of it (limits.gpu_memory_mb), {needed:,} MB in all; "
+        f"use --jobs {most} or fewer, or a lower limits.gpu_memory_mb"
         if most
-        else f"one grade does not fit on this GPU's {card_mb:,} MB with limits.memory_mb = {memory_mb:,}"
+        else f"one grade does not fit on this GPU's {card_mb:,} MB with limits.gpu_memory_mb = {memory_mb:,}"
     )
 
 
@@ -114,7 +140,7 @@ def precision_problem(precision: str) -> str | None:
 
     bfloat16 needs a GPU or a CPU with bfloat16 instructions (without them TensorFlow emulates it,
     slower than float32); float16 pays only on a GPU."""
-    gpu = nvidia_driver() is not None
+    gpu = gpu_visible()
     if precision == "mixed_bfloat16" and not gpu and not BFLOAT16_FLAGS & cpu_flags():
         return (
             f"precision mixed_bfloat16 needs a GPU or a CPU with bfloat16 instructions "

@@ -189,6 +189,9 @@ class Limits:
     memory_mb: int = setting(
         4096, kind=int, above=0, doc="resident memory of all the child's processes together"
     )
+    gpu_memory_mb: int = setting(
+        1024, kind=int, above=0, doc="GPU memory each of its processes may use, where it trains on a GPU"
+    )
     processes: int = setting(32, kind=int, above=0, doc="processes alive at once (threads not counted)")
     cpu_s: int = setting(3600, kind=int, above=0, doc="CPU time of any one process")
     file_mb: int = setting(

@@ -63,3 +63,15 @@ def test_a_grader_waiting_for_held_cores_stops_as_soon_as_it_is_interrupted(tmp_
         waiter.join(timeout=5)
         assert not waiter.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
+
+
+def test_packed_on_a_gpu_every_job_gets_a_share_and_they_take_the_cores_in_turn():
+    """A grade on a GPU mostly waits on the card, so --jobs may exceed the cores there; the shares
+    go round the cores so that no core holds two grades more than any other."""
+    cores = available_cores()
+    shares = cpu_shares(3 * len(cores) + 1, 1, packed=True)
+    assert len(shares) == 3 * len(cores) + 1
+    held = [shares.count(frozenset({core})) for core in cores]
+    assert max(held) - min(held) <= 1 and sum(held) == len(shares)
+    assert cpu_shares(1, 1, packed=True) == [frozenset(cores[:1])]
+    assert cpu_shares(3 * len(cores), 1) == cpu_shares(len(cores), 1)  # the CPU: one grade to a core

@@ -50,9 +50,34 @@ def test_a_class_packed_on_a_gpu_must_fit_its_memory_limits():
     from grader.device import packing_problem
 
     assert packing_problem(8, 4096, None) is None  # no GPU: CPU cores are dealt out instead
-    assert packing_problem(9, 4096, 81_559) is None  # 9 grades x 2 children x 4 GiB = 73,728 MB
-    assert packing_problem(16, 4096, 81_559) == (
-        "--jobs 16 does not fit on this GPU's 81,559 MB: each grade runs 2 children that may each use "
-        "4,096 MB of it (limits.memory_mb), 131,072 MB in all; use --jobs 9 or fewer, or a lower limits.memory_mb"
+    assert packing_problem(39, 1024, 81_559) is None  # 39 grades x 2 children x 1 GiB = 79,872 MB
+    assert packing_problem(64, 1024, 81_559) == (
+        "--jobs 64 does not fit on this GPU's 81,559 MB: each grade runs 2 children that may each use "
+        "1,024 MB of it (limits.gpu_memory_mb), 131,072 MB in all; use --jobs 39 or fewer, or a lower "
+        "limits.gpu_memory_mb"
     )
     assert "one grade does not fit" in packing_problem(1, 65_536, 81_559)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "first"),
+    [(None, "0"), ("1,0", "1"), (" 2 ", "2"), ("GPU-5c6f0a", "GPU-5c6f0a"), ("", None), ("-1", None)],
+)
+def test_the_card_children_train_on_follows_cuda_visible_devices(monkeypatch, chosen, first):
+    if chosen is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", chosen)
+    assert device.first_visible_gpu() == first
+
+
+def test_every_card_hidden_means_no_gpu_for_precision_and_the_children_are_told(monkeypatch):
+    """An instructor who hides the cards from the grader hides them from its children too."""
+    monkeypatch.setattr(device, "nvidia_driver", lambda: "580.159.04")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    assert not device.gpu_visible()
+    assert "needs an NVIDIA GPU" in device.precision_problem("mixed_float16")
+    assert device.gpu_selection() == {"CUDA_VISIBLE_DEVICES": "", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    assert device.gpu_visible() and device.precision_problem("mixed_float16") is None

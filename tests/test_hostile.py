@@ -29,7 +29,7 @@ import grader
 from grader.grade import grade
 from grader.results import Grade
 from grader.runner.sandbox import SandboxError, choose
-from tests.conftest import CLASS_ASSIGNMENT, SUBMISSIONS
+from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS
 
 HOSTILE = Path(__file__).parent / "hostile"
 ASSIGNMENT = HOSTILE / "assignment.toml"
@@ -134,7 +134,7 @@ def attempt(
     try:
         with mock.patch.object(tempfile, "tempdir", str(scratch)):
             quiet = Console(file=io.StringIO(), width=100)
-            result = grade(folder, assignment=assignment, console=quiet, sandbox=sandbox)
+            result = grade(folder, assignment=assignment, backend=BACKEND, console=quiet, sandbox=sandbox)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -281,9 +281,13 @@ def test_a_hostile_submission_between_two_others_changes_neither(
     quick = CLASS_ASSIGNMENT  # one epoch of tutorial 000's checks
     alone = [graded(SUBMISSIONS / name, assignment=quick) for name in ("bob", "alice")]
     quiet = Console(file=io.StringIO(), width=100)
-    first = grade(SUBMISSIONS / "bob", assignment=quick, cache_root=grading_cache, console=quiet)
+    first = grade(
+        SUBMISSIONS / "bob", assignment=quick, backend=BACKEND, cache_root=grading_cache, console=quiet
+    )
     attempt("process_swarm", tmp_path, surroundings)
-    last = grade(SUBMISSIONS / "alice", assignment=quick, cache_root=grading_cache, console=quiet)
+    last = grade(
+        SUBMISSIONS / "alice", assignment=quick, backend=BACKEND, cache_root=grading_cache, console=quiet
+    )
     for before, after in zip(alone, (first, last), strict=True):
         # Every check, its points and the accuracy match exactly: the training clock and the fixed
         # threads make none of them depend on what ran before.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -129,3 +130,40 @@ def test_the_scratch_is_the_only_writable_place(tmp_path):
         assert usr.index("/usr/share/datasets") > max(i for i, arg in enumerate(usr) if arg == "/usr")
     assert command[-2:] == ["--", "python"]
     assert Sandbox("process", "off").command(["python"], work=work, readable=[], env={}) == ["python"]
+
+
+def _alternative() -> Path | None:
+    """A program under /usr/bin that is a link through /etc/alternatives (Debian's awk, cc, ...)."""
+    for name in ("awk", "editor", "cc", "pager"):
+        program = Path("/usr/bin") / name
+        if program.is_symlink() and os.readlink(program).startswith("/etc/alternatives/"):
+            return program
+    return None
+
+
+def test_links_through_etc_alternatives_resolve_inside_bubblewrap(tmp_path):
+    """CUDA's toolkit is found through /usr/local/cuda -> /etc/alternatives/cuda on Debian and
+    Ubuntu: a chain that must not break inside the sandbox (XLA then finds no ptxas)."""
+    sandbox = choose("auto")
+    program = _alternative()
+    if sandbox.kind != "bubblewrap" or program is None:
+        pytest.skip("needs bubblewrap and a program linked through /etc/alternatives")
+    (tmp_path / "tmp").mkdir()
+    inside = sandbox.command(["/bin/sh", "-c", f"readlink -f {program}"], work=tmp_path, readable=[], env={})
+    found = subprocess.run(inside, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    assert found == str(program.resolve()) and Path(found) != program
+
+
+def test_a_core_whose_users_are_all_taken_is_refused_with_what_to_do():
+    fallback = Sandbox("process", "test", unprivileged=True)
+    from grader.runner.sandbox import UIDS_PER_CORE
+
+    core = frozenset({7})
+    taken = [fallback.claim_uid(core) for _ in range(UIDS_PER_CORE)]
+    try:
+        assert len(set(taken)) == UIDS_PER_CORE
+        with pytest.raises(SandboxError, match=r"core 7 already runs 32 children.*fewer at once \(--jobs\)"):
+            fallback.claim_uid(core)
+    finally:
+        for uid in taken:
+            Sandbox.release_uid(uid)

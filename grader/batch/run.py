@@ -108,7 +108,7 @@ def grade_class(
             task = _task(job)
             key = grade_key(job.folder, task, job.data_dir, isolation.kind)
             cores = max(cores, task.training.cores)
-            memory_mb = max(memory_mb, task.limits.memory_mb)
+            memory_mb = max(memory_mb, task.limits.gpu_memory_mb)
         except (SubmissionError, AssignmentError, DataError) as error:
             _store_refusal(out, job, str(error), _refusal_key(job, str(error), isolation.kind), result)
             continue
@@ -117,9 +117,10 @@ def grade_class(
             result.kept.append(job.name)
         else:
             pending.append((job, key))
-    if scheduler is None and (problem := packing_problem(jobs, memory_mb, gpu_memory_mb())):
+    card_mb = gpu_memory_mb()  # the grades train on a GPU: they may share cores, and must fit the card
+    shares = cpu_shares(jobs, cores, packed=card_mb is not None) if scheduler is None else []
+    if shares and (problem := packing_problem(len(shares), memory_mb, card_mb)):
         raise ClassError(problem + ".")
-    shares = cpu_shares(jobs, cores) if scheduler is None else []
     where = f"on {scheduler}" if scheduler else _describe_shares(shares)
     console.print(
         f"Class of {len(folders)}: {len(pending)} to grade {where}"
@@ -255,4 +256,8 @@ def _line(outcome: Outcome) -> str:
 def _describe_shares(shares: list[frozenset[int]]) -> str:
     per = len(shares[0])
     at_once = "one at a time" if len(shares) == 1 else f"{len(shares)} at a time"
-    return f"{at_once}, {per} core{'s' if per != 1 else ''} each"
+    each = f"{per} core{'s' if per != 1 else ''} each"
+    sharing = -(-len(shares) // len(set(shares)))
+    if sharing > 1:  # packed on a GPU
+        return f"{at_once} on the GPU, {each}, shared by up to {sharing} grades"
+    return f"{at_once}, {each}"

@@ -32,12 +32,14 @@ from grader.apt import apt_install
 from grader.settings import MB, Limits
 
 MODES = ("auto", "required", "off")
-SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
+# /etc/alternatives: links under /usr lead through it (Debian's update-alternatives), CUDA's among
+# them (/usr/local/cuda -> /etc/alternatives/cuda -> /usr/local/cuda-13.0, where XLA finds ptxas)
+SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc/alternatives")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 HIDDEN_DIRS = ("/usr/share/datasets",)  # Debian's datasets, test labels included, live under /usr
 SANDBOX_UID = 1000
 FALLBACK_UID = 64000  # users with no account; a block of UIDS_PER_CORE for each core
-UIDS_PER_CORE = 8
+UIDS_PER_CORE = 32  # a grade's children (two, four while it calibrates), for each grade sharing the core
 CLONE_NEWNET = 0x40000000
 MAX_OPEN_FILES = 1024
 CPU_GRACE_S = 5  # SIGXCPU at the limit, SIGKILL this much later
@@ -72,9 +74,14 @@ class Sandbox:
             return None
         block = FALLBACK_UID + UIDS_PER_CORE * min(cpus or {0})
         with _uids_lock:
-            uid = next(uid for uid in range(block, block + UIDS_PER_CORE) if uid not in _uids_held)
-            _uids_held.add(uid)
-        return uid
+            free = [uid for uid in range(block, block + UIDS_PER_CORE) if uid not in _uids_held]
+            if not free:  # never shared with another core's children: fewer grades to a core, then
+                raise SandboxError(
+                    f"core {min(cpus or {0})} already runs {UIDS_PER_CORE} children, each as a user of its "
+                    "own; grade fewer at once (--jobs)"
+                )
+            _uids_held.add(free[0])
+        return free[0]
 
     @staticmethod
     def release_uid(uid: int | None) -> None:

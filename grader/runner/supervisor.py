@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from grader.backends import child_env
-from grader.device import gpu_memory_mb
+from grader.device import gpu_memory_mb, gpu_selection
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
 from grader.runner.files import UnsafeFile, read_array, write_array
@@ -224,8 +224,8 @@ class Runner:
         fonts.mkdir(exist_ok=True)
         for found in _font_lists():
             shutil.copyfile(found, fonts / found.name)
-        card_mb = gpu_memory_mb()  # on a GPU, a child's share of the card is its memory limit
-        gpu_mb = min(self.limits.memory_mb, card_mb) if card_mb else 0
+        card_mb = gpu_memory_mb()  # on a GPU, a child may use limits.gpu_memory_mb of the card
+        gpu_mb = min(self.limits.gpu_memory_mb, card_mb) if card_mb else 0
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
             "HOME": str(self.work),
@@ -236,6 +236,7 @@ class Runner:
             "PYTHONNOUSERSITE": "1",
             "KERAS_HOME": str(self.work / ".keras"),
             "MPLCONFIGDIR": str(fonts),
+            **gpu_selection(),
             **child_env(self.training.backend, gpu_fraction=gpu_mb / card_mb if card_mb else None),
         }
         argv = [
