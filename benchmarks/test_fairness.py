@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from benchmarks.conftest import BACKEND
 from grader.assignment import load_assignment
 from grader.batch import grade_class
 from grader.calibration import calibrate
@@ -78,14 +79,19 @@ def background(code: str, count: int = 1) -> Iterator[None]:
 
 
 def one_by_one(tmp: Path) -> dict[str, Grade]:
-    return {name: grade(folder, assignment=FAIR, console=QUIET) for name, folder in SUBMISSIONS.items()}
+    return {
+        name: grade(folder, assignment=FAIR, backend=BACKEND, console=QUIET)
+        for name, folder in SUBMISSIONS.items()
+    }
 
 
 def as_class(tmp: Path, jobs: int, extra: dict[str, Path]) -> dict[str, Grade]:
     folder = tmp / "class"
     for name, source in {**SUBMISSIONS, **extra}.items():
         shutil.copytree(source, folder / name.replace(" ", "_"))
-    result = grade_class([folder], out=tmp / "grades", jobs=jobs, assignment=str(FAIR), console=QUIET)
+    result = grade_class(
+        [folder], out=tmp / "grades", jobs=jobs, assignment=str(FAIR), backend=BACKEND, console=QUIET
+    )
     found = {name: read_results(result.out / name.replace(" ", "_")) for name in SUBMISSIONS}
     assert all(found.values()), result.errors
     return found  # type: ignore[return-value]
@@ -114,7 +120,7 @@ def conditions() -> dict[str, Callable[[Path], dict[str, Grade]]]:
 
 
 def test_fairness(benchmark, tmp_path):
-    task = load_assignment(FAIR)
+    task = load_assignment(FAIR).with_backend(BACKEND)
     calibrate(task, load_dataset(task.dataset))  # before the clock starts, as a class would have it
     seen: dict[tuple[str, str], list[Grade]] = {}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from benchmarks.conftest import BACKEND
 from grader.grade import grade
 
 ALICE = Path(__file__).parent.parent / "submissions" / "alice"
@@ -24,11 +25,11 @@ PHASES = ("total", "startup", "build", "before_training", "train", "predict")
 def test_grading_overhead(benchmark, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     quiet = Console(file=io.StringIO())
-    grade(ALICE, cache_root=cache, console=quiet)  # calibrate once; warm the file cache
+    grade(ALICE, backend=BACKEND, cache_root=cache, console=quiet)  # calibrate once; warm the file cache
     rounds: list[dict[str, float]] = []
 
     def one_grade() -> None:
-        result = grade(ALICE, cache_root=cache, console=quiet)
+        result = grade(ALICE, backend=BACKEND, cache_root=cache, console=quiet)
         assert result.score == result.possible, result.problem
         rounds.append(result.timings)
 

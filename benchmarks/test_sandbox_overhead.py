@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from benchmarks.conftest import BACKEND
 from grader.grade import grade
 from grader.runner.sandbox import choose
 
@@ -28,12 +29,12 @@ def test_sandbox_overhead(benchmark, tmp_path_factory):
         pytest.fail("bubblewrap cannot run here, so there is no overhead to measure")
     cache = tmp_path_factory.mktemp("cache")
     quiet = Console(file=io.StringIO())
-    grade(ALICE, cache_root=cache, console=quiet)  # calibrate once; warm the file cache
+    grade(ALICE, backend=BACKEND, cache_root=cache, console=quiet)  # calibrate once; warm the file cache
     timings: dict[str, list[dict[str, float]]] = {name: [] for name in MODES}
 
     def one_round() -> None:
         for name, mode in MODES.items():
-            result = grade(ALICE, cache_root=cache, console=quiet, sandbox=mode)
+            result = grade(ALICE, backend=BACKEND, cache_root=cache, console=quiet, sandbox=mode)
             assert result.score == result.possible, result.problem
             timings[name].append(result.timings)
 

@@ -58,6 +58,20 @@ def isolated_sources(tmp_path, monkeypatch) -> Path:
 SUBMISSIONS = Path(__file__).parent.parent / "submissions"
 
 
+def on_backend(assignment: str | Path, folder: Path) -> Path:
+    """A copy of ``assignment`` (a shipped name or a file) in ``folder`` that trains on this run's
+    backend, as a course teaching Keras 3 on JAX or PyTorch writes its own."""
+    from grader.assignment import load_assignment
+
+    source = load_assignment(assignment).path
+    assert source is not None
+    spec = source.read_text().replace("[training]\n", f'[training]\nbackend = "{BACKEND}"\n', 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / source.name
+    copy.write_text(spec)
+    return copy
+
+
 @pytest.fixture(scope="session")
 def grading_cache(tmp_path_factory) -> Path:
     """One calibration cache for the whole run, shared by parallel workers (pytest -n: a lock
@@ -129,6 +143,7 @@ def graded_class(tmp_path_factory, grading_cache):
         out=root / "grades",
         jobs=2,
         assignment=str(CLASS_ASSIGNMENT),
+        backend=BACKEND,
         cache_root=grading_cache,
         console=console,
     )

@@ -21,7 +21,7 @@ from grader.batch.keys import folder_digest
 from grader.checks import CheckResult
 from grader.cores import cpu_shares
 from grader.results import Grade, read_results, write_results
-from tests.conftest import CLASS_ASSIGNMENT, CLASS_MEMBERS, HOSTILE, SUBMISSIONS, make_class
+from tests.conftest import BACKEND, CLASS_ASSIGNMENT, CLASS_MEMBERS, HOSTILE, SUBMISSIONS, make_class
 
 
 def quiet() -> Console:
@@ -135,6 +135,7 @@ def test_a_rerun_with_nothing_changed_grades_nothing(graded_class, grading_cache
         out=result.out,
         jobs=2,
         assignment=str(CLASS_ASSIGNMENT),
+        backend=BACKEND,
         cache_root=grading_cache,
         console=quiet(),
     )
@@ -159,6 +160,7 @@ def test_a_changed_submission_alone_is_graded_again(graded_class, grading_cache,
         out=out,
         jobs=1,
         assignment=str(CLASS_ASSIGNMENT),
+        backend=BACKEND,
         cache_root=grading_cache,
         console=quiet(),
     )
@@ -198,6 +200,8 @@ def test_ctrl_c_keeps_finished_grades_and_a_rerun_does_the_rest(tmp_path, gradin
         "2",
         "--assignment",
         str(CLASS_ASSIGNMENT),
+        "--backend",
+        BACKEND,
         "--out",
         str(out),
     ]
@@ -229,7 +233,13 @@ def test_ctrl_c_keeps_finished_grades_and_a_rerun_does_the_rest(tmp_path, gradin
     assert stored >= stored_before and stored != set(CLASS_MEMBERS) and "aaa_hangs" not in stored
     shutil.rmtree(folder / "aaa_hangs")  # the student withdrew: the rerun need not wait out its limit
     again = grade_class(
-        [folder], out=out, jobs=2, assignment=str(CLASS_ASSIGNMENT), cache_root=grading_cache, console=quiet()
+        [folder],
+        out=out,
+        jobs=2,
+        assignment=str(CLASS_ASSIGNMENT),
+        backend=BACKEND,
+        cache_root=grading_cache,
+        console=quiet(),
     )
     assert sorted(again.kept) == sorted(stored) and sorted(again.graded) == sorted(
         set(CLASS_MEMBERS) - stored
@@ -243,7 +253,12 @@ def test_a_dask_cluster_grades_the_class_as_this_machine_does(graded_class, grad
     _, folder, _ = graded_class
     names = ["alice", "bob", "syntax_error"]
     small = make_class(tmp_path / "class", {name: folder / name for name in names})
-    options = {"assignment": str(CLASS_ASSIGNMENT), "cache_root": grading_cache, "console": quiet()}
+    options = {
+        "assignment": str(CLASS_ASSIGNMENT),
+        "backend": BACKEND,
+        "cache_root": grading_cache,
+        "console": quiet(),
+    }
     local = grade_class([small], out=tmp_path / "local", jobs=2, **options)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, memory_limit=0

@@ -9,14 +9,18 @@ import platform
 import pytest
 
 from grader.assignment import load_assignment
+from grader.backends import version
 from grader.calibration import cache_path, calibrate, calibration_key
 from grader.settings import Training
+from tests.conftest import BACKEND
 
 
 @pytest.fixture(scope="module")
 def one_epoch():
     """Tutorial 000's assignment capped at one epoch, so a calibration takes seconds."""
-    return dataclasses.replace(load_assignment("000"), training=Training(max_epochs=1, time_limit_s=300))
+    return dataclasses.replace(
+        load_assignment("000"), training=Training(max_epochs=1, time_limit_s=300, backend=BACKEND)
+    )
 
 
 def test_the_key_covers_what_changes_the_figures(sample, one_epoch):
@@ -32,18 +36,22 @@ def test_the_key_covers_what_changes_the_figures(sample, one_epoch):
         "cores",
     } <= set(key)
     assert platform.node() not in key["machine"]  # identical machines (a course's containers) share figures
-    more_cores = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=300, cores=2))
+
+    def training(**changed):
+        return dataclasses.replace(one_epoch, training=dataclasses.replace(one_epoch.training, **changed))
+
+    more_cores = training(cores=2)
     assert calibration_key(more_cores, sample) != key
-    more_epochs = dataclasses.replace(one_epoch, training=Training(max_epochs=2, time_limit_s=300))
-    other_seed = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=300, seed=7))
-    longer_limit = dataclasses.replace(one_epoch, training=Training(max_epochs=1, time_limit_s=900))
+    more_epochs, other_seed, longer_limit = (
+        training(max_epochs=2),
+        training(seed=7),
+        training(time_limit_s=900),
+    )
     assert calibration_key(more_epochs, sample) != key
     assert calibration_key(other_seed, sample) != key
     assert calibration_key(longer_limit, sample) == key  # a limit is not a figure
-    other_backend = dataclasses.replace(
-        one_epoch, training=Training(max_epochs=1, time_limit_s=300, backend="jax")
-    )
-    assert calibration_key(other_backend, sample)["backend"] == "jax" != key["backend"]
+    other = "torch" if BACKEND == "jax" else "jax"
+    assert calibration_key(training(backend=other), sample)["backend"] == other != key["backend"]
 
 
 def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
@@ -53,8 +61,8 @@ def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
     assert (baseline.reference, baseline.epochs, baseline.facts.total_params) == ("conv_32_64_64", 1, 458_570)
     assert 0.8 < baseline.accuracy <= 1 and baseline.train_seconds > 0
     assert baseline.timing.steps > 0 and baseline.timing.cpu_seconds > 0  # on the training clock
-    assert first.environment["backend"] == "tensorflow" and "event" not in first.environment
-    assert first.environment["backend_version"] == first.environment["tensorflow"]
+    assert first.environment["backend"] == BACKEND and "event" not in first.environment
+    assert first.environment["backend_version"] == version(BACKEND)
 
     again = calibrate(one_epoch, sample, cache_root=tmp_path)
     assert again.cached and again.baseline == baseline
@@ -82,7 +90,7 @@ def test_grader_calibrate_measures_and_caches(tmp_path, monkeypatch, capsys):
     spec = (load_assignment("000").path or tmp_path).read_text().replace("max_epochs = 5", "max_epochs = 1")
     (tmp_path / "one_epoch.toml").write_text(spec)
     monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
-    assert main(["calibrate", str(tmp_path / "one_epoch.toml")]) == 0
+    assert main(["calibrate", str(tmp_path / "one_epoch.toml"), "--backend", BACKEND]) == 0
     assert "trained 1 epoch in" in capsys.readouterr().out
     assert len(list((tmp_path / "cache" / "calibration").glob("conv_32_64_64-mnist_sample-*.json"))) == 1
 

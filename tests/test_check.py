@@ -12,13 +12,13 @@ from grader.check import check_submission, render_check
 from grader.cli import main
 from grader.data import DataError
 from grader.kit import write_kit
-from tests.conftest import SUBMISSIONS
+from tests.conftest import SUBMISSIONS, on_backend
 
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kit") / "kit"
-    write_kit("conv_32_64_64", folder)
+    write_kit(on_backend("conv_32_64_64", folder.parent / "course"), folder)
     return folder
 
 
@@ -65,4 +65,8 @@ def test_without_the_kit_or_the_dataset_it_says_where_images_come_from(tmp_path,
     with pytest.raises(
         DataError, match=r"no training images to check with: put the starting kit.s check-images\.npz"
     ):
-        check_submission(tmp_path / "alice", data_dir=tmp_path / "empty")
+        check_submission(
+            tmp_path / "alice",
+            assignment=on_backend("conv_32_64_64", tmp_path / "course"),
+            data_dir=tmp_path / "empty",
+        )

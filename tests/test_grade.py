@@ -254,7 +254,7 @@ def test_an_assignment_may_train_despite_failed_build_checks(graded, tmp_path):
 def test_the_command_line_exit_codes(tmp_path, grading_cache, monkeypatch):
     monkeypatch.setenv("GRADER_CACHE_DIR", str(grading_cache))
     out = tmp_path / "out"
-    assert main(["grade", str(SUBMISSIONS / "bob"), "--out", str(out)]) == 1
+    assert main(["grade", str(SUBMISSIONS / "bob"), "--out", str(out), "--backend", BACKEND]) == 1
     assert json.loads((out / "results.json").read_text())["score"] == 2
     assert main(["grade", str(tmp_path / "nobody")]) == 2
     assert main(["grade", str(SUBMISSIONS / "bob"), "--assignment", "nope"]) == 2
@@ -273,7 +273,10 @@ def test_sandbox_off_is_honoured_for_one_submission(tmp_path, grading_cache, mon
         pytest.skip(str(error))
     monkeypatch.setenv("GRADER_CACHE_DIR", str(grading_cache))
     out = tmp_path / "out"
-    assert main(["grade", str(SUBMISSIONS / "bob"), "--sandbox", "off", "--out", str(out)]) == 1
+    assert (
+        main(["grade", str(SUBMISSIONS / "bob"), "--sandbox", "off", "--out", str(out), "--backend", BACKEND])
+        == 1
+    )
     sandbox = json.loads((out / "results.json").read_text())["extra_data"]["environment"]["sandbox"]
     assert sandbox == expected and "(the sandbox was turned off)" in sandbox
 
@@ -292,7 +295,7 @@ def test_the_printed_lines_shown_are_the_students_own(tmp_path, grading_cache, m
     write_submission(
         folder, "def build_model():\n    print('hello from build_model')\n    raise ValueError('oops')\n"
     )
-    assert main(["grade", str(folder), "--out", str(tmp_path / "out")]) == 1
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--backend", BACKEND]) == 1
     output = json.loads((tmp_path / "out" / "results.json").read_text())["output"]
     assert "Last lines your code printed:\nhello from build_model\n" in output + "\n"
     assert "Fontconfig" not in output
@@ -366,6 +369,12 @@ def test_the_fallback_refuses_test_labels_every_user_can_read(tmp_path):
         shutil.copyfile(load_dataset("mnist_sample").source.path, copy)
         copy.chmod(0o644)
         with pytest.raises(SandboxError, match="holds test labels and every user can read it"):
-            grade(SUBMISSIONS / "bob", assignment=CLASS_ASSIGNMENT, data_dir=shared, sandbox="off")
+            grade(
+                SUBMISSIONS / "bob",
+                assignment=CLASS_ASSIGNMENT,
+                backend=BACKEND,
+                data_dir=shared,
+                sandbox="off",
+            )
     finally:
         shutil.rmtree(shared)

@@ -13,6 +13,7 @@ from grader.grade import grade, write_outputs
 from grader.scoring import aggregate
 from grader.settings import SettingsError, Target, from_table
 from grader.target import Run, describe, hold_out
+from tests.conftest import BACKEND
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TARGET_ASSIGNMENT = FIXTURES / "assignments" / "target_quick.toml"
@@ -63,7 +64,13 @@ def _graded(folder: Path, cache: Path):
 
     from rich.console import Console
 
-    result = grade(folder, assignment=TARGET_ASSIGNMENT, cache_root=cache, console=Console(file=StringIO()))
+    result = grade(
+        folder,
+        assignment=TARGET_ASSIGNMENT,
+        backend=BACKEND,
+        cache_root=cache,
+        console=Console(file=StringIO()),
+    )
     return result, next(check for check in result.checks if check.name == "Training time")
 
 
@@ -97,7 +104,9 @@ def test_the_reference_is_timed_to_the_same_target(alice_to_target, sample, grad
     from grader.assignment import load_assignment
     from grader.calibration import calibrate
 
-    calibration = calibrate(load_assignment(TARGET_ASSIGNMENT), sample, cache_root=grading_cache)
+    calibration = calibrate(
+        load_assignment(TARGET_ASSIGNMENT).with_backend(BACKEND), sample, cache_root=grading_cache
+    )
     assert calibration.cached  # measured while alice was graded
     stored = json.loads(calibration.path.read_text())
     assert stored["key"]["target"] == {"accuracy": 0.9, "validation_fraction": 0.1, "seeds": [1, 2, 3]}
@@ -132,7 +141,7 @@ def test_a_target_the_reference_cannot_reach_refuses_the_assignment(sample, tmp_
     from grader.assignment import AssignmentError, load_assignment
     from grader.calibration import calibrate
 
-    task = load_assignment(TARGET_ASSIGNMENT)
+    task = load_assignment(TARGET_ASSIGNMENT).with_backend(BACKEND)
     unreachable = dataclasses.replace(
         task,
         training=dataclasses.replace(task.training, max_epochs=1),

@@ -13,6 +13,7 @@ import reference
 from grader.assignment import load_assignment
 from grader.calibration import calibrate
 from grader.device import precision_problem
+from tests.conftest import BACKEND
 
 ALICE = Path(__file__).parent.parent / "submissions" / "alice"
 BFLOAT16_TOLERANCE = 0.03  # accuracy points (as a fraction) after one epoch on the 2,000 sample test images
@@ -91,7 +92,7 @@ def test_a_mixed_policy_computes_in_bfloat16_and_keeps_float32_weights():
 def test_bfloat16_keeps_each_reference_within_tolerance_of_float32(name, sample, grading_cache):
     if precision_problem("mixed_bfloat16"):
         pytest.skip(precision_problem("mixed_bfloat16"))
-    task = load_assignment(name)
+    task = load_assignment(name).with_backend(BACKEND)
     one_epoch = dataclasses.replace(task, training=dataclasses.replace(task.training, max_epochs=1))
     bf16 = dataclasses.replace(
         one_epoch, training=dataclasses.replace(one_epoch.training, precision="mixed_bfloat16")
@@ -117,7 +118,7 @@ def test_a_bfloat16_assignment_grades_alice_end_to_end(grading_cache, tmp_path):
 
     if precision_problem("mixed_bfloat16"):
         pytest.skip(precision_problem("mixed_bfloat16"))
-    task = load_assignment(CLASS_ASSIGNMENT)
+    task = load_assignment(CLASS_ASSIGNMENT).with_backend(BACKEND)
     bf16 = dataclasses.replace(task, training=dataclasses.replace(task.training, precision="mixed_bfloat16"))
     result = grade(ALICE, assignment=bf16, cache_root=grading_cache, console=Console(file=StringIO()))
     assert result.score == result.possible, result.problem

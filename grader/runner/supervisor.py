@@ -46,6 +46,7 @@ from grader.timing import PaceMark
 
 SAVED_MODEL = "model.keras"
 MAX_MESSAGE_BYTES = 4 << 20
+FREEZE_SWEEPS = 4  # passes over a child's processes to stop them all
 PACE_TIMEOUT_S = 120.0  # to build and trace the pace-setter, or to answer a mark
 EXIT_WAIT_S = 10.0  # for every process of a killed child to be gone
 LOG_TAIL_LINES = 12
@@ -312,6 +313,22 @@ class Runner:
         if self.cancellation is not None:
             self.cancellation.leave(self)
 
+    def freeze(self) -> None:
+        """Stop every process of a submission's child where it stands, the moment it says training
+        has finished: its saved model and CPU time are then what they were when it said so. A
+        submission that claims to be done early, hoping its training goes on off the clock, is
+        held to the claim (its model is missing or half-written). Only stopping it is left."""
+        assert self._process is not None
+        frozen: set[int] = set()
+        for _ in range(FREEZE_SWEEPS):  # again, for any process forked while the first were stopped
+            found = set(tree(self._process.pid, self._uid)) - frozen
+            if not found:
+                break
+            for pid in found:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGSTOP)
+            frozen |= found
+
     def kill(self) -> None:
         """Kill the child from any thread; the phase waiting on it then fails."""
         if self._process is not None:
@@ -361,6 +378,8 @@ class Runner:
         self._send("train")
         message = self._await("train", "trained", limit, "training", "training.time_limit_s")
         seconds = time.monotonic() - started
+        if self.subject.model_file is not None:
+            self.freeze()
         self.timings["train"] = seconds
         try:
             epochs = int(message["epochs"])
