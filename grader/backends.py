@@ -58,6 +58,34 @@ def problem(backend: str) -> str | None:
     return None
 
 
+def cuda_build(backend: str) -> bool:
+    """Whether the installed build of ``backend`` trains on an NVIDIA GPU, read from package
+    metadata (nothing imported): a class packs onto the card only then, and a CPU build on a GPU
+    machine keeps one grade to a core."""
+    names = {(dist.metadata["Name"] or "").lower().replace("_", "-") for dist in metadata.distributions()}
+    if backend == "jax":
+        return any(name.startswith("jax-cuda") for name in names)  # jax[cuda12] and jax[cuda13]
+    if backend == "torch":
+        return _torch_cuda()
+    if backend == "tensorflow":  # tensorflow[and-cuda] brings NVIDIA's libraries; tensorflow-cpu none
+        return "tensorflow-cpu" not in names and any(name.startswith("nvidia-cudnn") for name in names)
+    return False
+
+
+def _torch_cuda() -> bool:
+    """PyTorch's own ``torch/version.py`` says which CUDA it was built for (``cuda = None`` on CPU)."""
+    try:
+        files = metadata.files("torch") or []
+    except metadata.PackageNotFoundError:
+        return False
+    for file in files:
+        if str(file) == "torch/version.py":
+            for line in file.read_text().splitlines():
+                if line.startswith("cuda"):
+                    return "None" not in line
+    return False
+
+
 def describe(environment: dict[str, Any]) -> str:
     """ "Keras 3.15.1 on JAX 0.10.2" from a grade's environment (older results name TensorFlow only)."""
     backend = environment.get("backend", DEFAULT)
@@ -111,6 +139,21 @@ def start(backend: str, *, threads: int, gpu_memory_mb: int | None) -> dict[str,
     if backend == "tensorflow":
         found["tensorflow"] = found["backend_version"]  # results written before backends were a setting
     return found
+
+
+# How each backend says a GPU allocation failed: XLA (JAX), PyTorch's allocator, TensorFlow.
+GPU_OUT_OF_MEMORY = ("RESOURCE_EXHAUSTED", "CUDA out of memory", "OutOfMemoryError", "OOM when allocating")
+
+
+def out_of_gpu_memory(message: str, gpu_memory_mb: int | None) -> str:
+    """``message`` (an error from training or predicting) with what to do about it when it says the
+    GPU ran out of the memory the assignment allows each process; otherwise ``message`` as it is."""
+    if not gpu_memory_mb or not any(sign in message for sign in GPU_OUT_OF_MEMORY):
+        return message
+    return (
+        f"{message}\nThe model needed more GPU memory than this assignment allows each process "
+        f"({gpu_memory_mb:,} MB, limits.gpu_memory_mb): a smaller batch size or a smaller model fits."
+    )
 
 
 def gpu_names(backend: str) -> list[str]:

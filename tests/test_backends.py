@@ -144,3 +144,42 @@ def test_grading_or_checking_on_a_backend_not_installed_stops_before_any_child(t
         grade(SUBMISSIONS / "alice", assignment=task, cache_root=tmp_path)
     with pytest.raises(AssignmentError, match=expected):
         check_submission(SUBMISSIONS / "alice", assignment=task)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying to allocate 2147483648 bytes.",
+        "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.10 GiB total capacity)",
+        "ResourceExhaustedError: OOM when allocating tensor with shape[1024,1024,64] on /job:localhost",
+    ],
+)
+def test_running_out_of_the_gpu_memory_allowed_says_which_limit_and_what_fits(error):
+    from grader.backends import out_of_gpu_memory
+
+    told = out_of_gpu_memory(error, 1024)
+    assert told.startswith(error) and "(1,024 MB, limits.gpu_memory_mb)" in told and "smaller batch" in told
+    assert out_of_gpu_memory(error, None) == error  # on the CPU the memory limit is the watchdog's
+    assert out_of_gpu_memory("ValueError: shapes do not match", 1024) == "ValueError: shapes do not match"
+
+
+def test_this_runs_cpu_build_is_no_cuda_build_and_cuda_builds_are_told_apart(monkeypatch):
+    """Whether a class may pack onto a GPU follows the backend's build, read from its metadata:
+    the builds this suite installs are CPU builds (tensorflow-cpu, jax[cpu], torch's +cpu)."""
+    assert not backends.cuda_build(BACKEND)
+
+    class Installed:
+        def __init__(self, name: str) -> None:
+            self.metadata = {"Name": name}
+
+    def installed(*names):
+        monkeypatch.setattr(backends.metadata, "distributions", lambda: [Installed(n) for n in names])
+
+    installed("jax", "jaxlib", "jax_cuda13_plugin", "jax-cuda13-pjrt")
+    assert backends.cuda_build("jax")
+    installed("jax", "jaxlib")
+    assert not backends.cuda_build("jax")
+    installed("tensorflow", "nvidia-cudnn-cu12", "nvidia-cublas-cu12")
+    assert backends.cuda_build("tensorflow")
+    installed("tensorflow-cpu", "keras")
+    assert not backends.cuda_build("tensorflow")

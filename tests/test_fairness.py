@@ -66,6 +66,7 @@ def schedules(tmp_path_factory, grading_cache, graded):
     cores = len(os.sched_getaffinity(0))
     with pytest.MonkeyPatch.context() as patch:  # as on a GPU of 80 GB: the class may share cores
         patch.setattr(grader.batch.run, "gpu_memory_mb", lambda: 81_559)
+        patch.setattr(grader.batch.run, "cuda_build", lambda backend: True)
         packed = as_class(
             tmp_path_factory.mktemp("packed"), GRADED, jobs=2 * cores, cache=grading_cache, console=quiet
         )

@@ -27,7 +27,7 @@ from rich.console import Console
 
 from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
-from grader.backends import DEFAULT
+from grader.backends import DEFAULT, cuda_build
 from grader.batch.discover import ClassError, find_submissions
 from grader.batch.gradebook import stored_grades, summary, write_gradebook
 from grader.batch.keys import environment, folder_digest, grade_key
@@ -102,6 +102,7 @@ def grade_class(
     pending: list[tuple[Job, str]] = []
     cores = 1  # each share holds the most any grade of the class trains on
     memory_mb = 0  # on a GPU, the most of the card any child may use
+    backends: set[str] = set()  # what the class trains on
     for folder in folders:
         job = Job(folder.resolve(), assignment, dataset, backend, data_dir, cache_root, sandbox)
         try:
@@ -109,6 +110,7 @@ def grade_class(
             key = grade_key(job.folder, task, job.data_dir, isolation.kind)
             cores = max(cores, task.training.cores)
             memory_mb = max(memory_mb, task.limits.gpu_memory_mb)
+            backends.add(task.training.backend)
         except (SubmissionError, AssignmentError, DataError) as error:
             _store_refusal(out, job, str(error), _refusal_key(job, str(error), isolation.kind), result)
             continue
@@ -117,7 +119,8 @@ def grade_class(
             result.kept.append(job.name)
         else:
             pending.append((job, key))
-    card_mb = gpu_memory_mb()  # the grades train on a GPU: they may share cores, and must fit the card
+    # Where the grades train on a GPU, they may share cores and must fit on the card.
+    card_mb = gpu_memory_mb() if backends and all(map(cuda_build, backends)) else None
     shares = cpu_shares(jobs, cores, packed=card_mb is not None) if scheduler is None else []
     if shares and (problem := packing_problem(len(shares), memory_mb, card_mb)):
         raise ClassError(problem + ".")

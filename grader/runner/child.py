@@ -597,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
             elif isinstance(error, SyntaxError):
                 message = f"SyntaxError: {error.msg}"  # where it is comes separately
             else:
-                message = f"{type(error).__name__}: {error}"
+                message = backends.out_of_gpu_memory(f"{type(error).__name__}: {error}", args.gpu_memory_mb)
             channel.send("error", phase=command, message=message, where=_where(run.model_file))
             return 1
     return 0
