@@ -13,6 +13,12 @@ os.environ.setdefault("GRADER_OFFLINE", "1")  # tests never wait on a download
 # the nox sessions for JAX and PyTorch set it (nox -l).
 BACKEND = os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+# erin trains tutorial 000's model one image at a time. That costs 2 to 2.8 x the reference's
+# batches of 32 on TensorFlow (README, "Fair grades") and 7.30 x on PyTorch (one step per call),
+# so she fails the 1.5 x limit there. On JAX's CPU build a batch of one image costs what a batch
+# of 32 does per image (1.04 x, measured with the fairness assignment), and she passes.
+BATCHES_OF_ONE_ARE_SLOW = BACKEND != "jax"
+
 FIXTURES = Path(__file__).parent / "fixtures"
 TUTORIALS = Path(__file__).parent.parent / "tutorials"  # each tutorial's own listing, as a submission
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")

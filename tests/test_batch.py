@@ -21,7 +21,15 @@ from grader.batch.keys import folder_digest
 from grader.checks import CheckResult
 from grader.cores import cpu_shares
 from grader.results import Grade, read_results, write_results
-from tests.conftest import BACKEND, CLASS_ASSIGNMENT, CLASS_MEMBERS, HOSTILE, SUBMISSIONS, make_class
+from tests.conftest import (
+    BACKEND,
+    BATCHES_OF_ONE_ARE_SLOW,
+    CLASS_ASSIGNMENT,
+    CLASS_MEMBERS,
+    HOSTILE,
+    SUBMISSIONS,
+    make_class,
+)
 
 
 def quiet() -> Console:
@@ -109,7 +117,8 @@ def test_a_class_grades_two_at_a_time_into_a_complete_gradebook(graded_class):
     erin, alice = stored["erin"].metrics, stored["alice"].metrics
     # Batch size 1 would fail the tutorial's 1.5x limit and alice's batch 128 passes it; measured
     # over 18 grades each (README, "Fair grades"), erin costs 1.97x to 2.76x and alice 0.98x to 1.17x.
-    assert erin.train_cost > 1.5 > alice.train_cost
+    assert alice.train_cost < 1.5
+    assert erin.train_cost > 1.5 if BATCHES_OF_ONE_ARE_SLOW else erin.train_cost < 1.5
     assert erin.accuracy > 0.5
     assert "SyntaxError" in stored["syntax_error"].problem
     with open(result.gradebook, newline="") as handle:

@@ -21,7 +21,7 @@ from rich.console import Console
 import grader.batch.run
 from grader.batch import grade_class
 from grader.results import read_results
-from tests.conftest import BACKEND, FIXTURES, SUBMISSIONS, make_class
+from tests.conftest import BACKEND, BATCHES_OF_ONE_ARE_SLOW, FIXTURES, SUBMISSIONS, make_class
 
 FAIR = FIXTURES / "assignments" / "fair_quick.toml"
 GRADED = {
@@ -88,4 +88,5 @@ def test_a_reference_twin_and_alice_pass_and_erin_one_image_at_a_time_fails_in_e
         timing = {name: next(c for c in grades[name].checks if c.name == "Training time") for name in GRADED}
         assert timing["reference_twin"].passed, timing["reference_twin"].message
         assert timing["alice"].passed, timing["alice"].message
-        assert not timing["erin"].passed and "Larger batches" in timing["erin"].message
+        if BATCHES_OF_ONE_ARE_SLOW:
+            assert not timing["erin"].passed and "Larger batches" in timing["erin"].message

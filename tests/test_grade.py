@@ -16,7 +16,7 @@ from grader.assignment import ASSIGNMENTS_DIR
 from grader.backends import version
 from grader.cli import main
 from grader.grade import grade
-from tests.conftest import BACKEND, CLASS_ASSIGNMENT, FIXTURES, SUBMISSIONS
+from tests.conftest import BACKEND, BATCHES_OF_ONE_ARE_SLOW, CLASS_ASSIGNMENT, FIXTURES, SUBMISSIONS
 from tests.test_results import validate
 
 
@@ -131,12 +131,15 @@ def test_dave_copied_adadelta_with_its_new_default_learning_rate(graded):
     assert "Asked for 10 epochs; the assignment allows at most 5." in grade.notes
 
 
-def test_erin_trains_too_slowly(graded):
+def test_erin_trains_too_slowly_where_batches_of_one_are_slow(graded):
     """One epoch of tutorial 000 (the fairness tests' assignment, with the shipped 1.5 x limit)."""
     grade = graded(SUBMISSIONS / "erin", assignment=FIXTURES / "assignments" / "fair_quick.toml")
-    assert statuses(grade)["Training time"] == "failed"
     assert statuses(grade)["Test accuracy"] == "passed"
-    assert "Larger batches" in message(grade, "Training time")
+    if BATCHES_OF_ONE_ARE_SLOW:
+        assert statuses(grade)["Training time"] == "failed"
+        assert "Larger batches" in message(grade, "Training time")
+    else:  # JAX's CPU build: the measured cost decides, not the batch size
+        assert statuses(grade)["Training time"] == "passed" and grade.metrics.train_cost < 1.5
 
 
 def write_submission(folder, source: str, settings: str = 'assignment = "conv_32_64_64"\n'):
