@@ -21,7 +21,7 @@ def test_defaults_and_overrides():
     ("table", "message"),
     [
         ({"memory": 1}, "unknown key limits.memory (did you mean limits.memory_mb?)"),
-        ({"wallclock": 1}, "unknown key limits.wallclock; allowed: memory_mb, processes"),
+        ({"wallclock": 1}, "unknown key limits.wallclock; allowed: memory_mb, gpu_memory_mb, processes"),
         ({"memory_mb": 0}, "limits.memory_mb must be a whole number above 0, not 0"),
         ({"processes": 2.5}, "limits.processes must be a whole number above 0, not 2.5"),
         ({"cpu_s": True}, "limits.cpu_s must be a whole number above 0, not True"),
