@@ -136,18 +136,23 @@ def test_a_class_grades_two_at_a_time_into_a_complete_gradebook(graded_class):
     assert 0.3 * figures.public_accuracy + 0.7 * figures.private_accuracy == pytest.approx(figures.accuracy)
 
 
+def regrade(paths: list[Path], out: Path, jobs: int, cache: Path):
+    """The small class's assignment graded again into ``out``, on this run's backend and cache."""
+    return grade_class(
+        paths,
+        out=out,
+        jobs=jobs,
+        assignment=str(CLASS_ASSIGNMENT),
+        backend=BACKEND,
+        cache_root=cache,
+        console=quiet(),
+    )
+
+
 def test_a_rerun_with_nothing_changed_grades_nothing(graded_class, grading_cache):
     result, folder, _ = graded_class
     before = {name: (result.out / name / "results.json").read_bytes() for name in CLASS_MEMBERS}
-    again = grade_class(
-        [folder],
-        out=result.out,
-        jobs=2,
-        assignment=str(CLASS_ASSIGNMENT),
-        backend=BACKEND,
-        cache_root=grading_cache,
-        console=quiet(),
-    )
+    again = regrade([folder], result.out, 2, grading_cache)
     assert again.graded == [] and sorted(again.kept) == sorted(CLASS_MEMBERS)
     assert {name: (result.out / name / "results.json").read_bytes() for name in CLASS_MEMBERS} == before
     _, book = rows(stored_grades(result.out, list(CLASS_MEMBERS)))
@@ -164,15 +169,7 @@ def test_a_changed_submission_alone_is_graded_again(graded_class, grading_cache,
     (changed / "bob" / "model.py").write_text(
         (changed / "bob" / "model.py").read_text() + "\n# resubmitted\n"
     )
-    again = grade_class(
-        [changed],
-        out=out,
-        jobs=1,
-        assignment=str(CLASS_ASSIGNMENT),
-        backend=BACKEND,
-        cache_root=grading_cache,
-        console=quiet(),
-    )
+    again = regrade([changed], out, 1, grading_cache)
     assert again.graded == ["bob"] and again.kept == ["syntax_error"]
 
 
@@ -241,15 +238,7 @@ def test_ctrl_c_keeps_finished_grades_and_a_rerun_does_the_rest(tmp_path, gradin
     stored = {p.parent.name for p in out.glob("*/results.json")}
     assert stored >= stored_before and stored != set(CLASS_MEMBERS) and "aaa_hangs" not in stored
     shutil.rmtree(folder / "aaa_hangs")  # the student withdrew: the rerun need not wait out its limit
-    again = grade_class(
-        [folder],
-        out=out,
-        jobs=2,
-        assignment=str(CLASS_ASSIGNMENT),
-        backend=BACKEND,
-        cache_root=grading_cache,
-        console=quiet(),
-    )
+    again = regrade([folder], out, 2, grading_cache)
     assert sorted(again.kept) == sorted(stored) and sorted(again.graded) == sorted(
         set(CLASS_MEMBERS) - stored
     )
