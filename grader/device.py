@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+from grader import backends
+
 NVIDIA_VERSION = Path("/proc/driver/nvidia/version")
 
 
@@ -135,17 +137,27 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
-def precision_problem(precision: str) -> str | None:
-    """Why this machine cannot train in ``precision``, or None when it can.
+def precision_problem(precision: str, *, backend: str) -> str | None:
+    """Why this machine cannot train in ``precision`` on ``backend``, or None when it can.
 
-    bfloat16 needs a GPU or a CPU with bfloat16 instructions (without them TensorFlow emulates it,
-    slower than float32); float16 pays only on a GPU."""
-    gpu = gpu_visible()
-    if precision == "mixed_bfloat16" and not gpu and not BFLOAT16_FLAGS & cpu_flags():
+    bfloat16 needs a GPU or a CPU with bfloat16 instructions (without them the backend emulates it,
+    slower than float32); float16 pays only on a GPU. A card counts only for a CUDA build of the
+    backend: with a CPU build, half precision would run on the CPU."""
+    card = gpu_visible()
+    gpu = card and backends.cuda_build(backend)
+    if gpu or precision not in ("mixed_float16", "mixed_bfloat16"):
+        return None
+    if precision == "mixed_bfloat16" and BFLOAT16_FLAGS & cpu_flags():
+        return None
+    if card:
+        title = backends.TITLES[backend]
+        return (
+            f"precision {precision} needs the GPU, but the {title} installed here is its CPU build; "
+            f"install a CUDA build of {title} to train on the card."
+        )
+    if precision == "mixed_bfloat16":
         return (
             f"precision mixed_bfloat16 needs a GPU or a CPU with bfloat16 instructions "
             f"({' or '.join(sorted(BFLOAT16_FLAGS))}); {cpu_model()} has neither."
         )
-    if precision == "mixed_float16" and not gpu:
-        return "precision mixed_float16 needs an NVIDIA GPU; this machine has none."
-    return None
+    return "precision mixed_float16 needs an NVIDIA GPU; this machine has none."

@@ -84,7 +84,9 @@ def grade(
         task = task.with_dataset(dataset)
     if backend:
         task = task.with_backend(backend)
-    unsupported = backend_problem(task.training.backend) or precision_problem(task.training.precision)
+    unsupported = backend_problem(task.training.backend) or precision_problem(
+        task.training.precision, backend=task.training.backend
+    )
     if unsupported:
         raise AssignmentError(f"{task.path or task.name}: {unsupported}")
     try:

@@ -16,17 +16,18 @@ def test_gpus_are_named_as_tensorflow_gave_them():
 
 
 def test_precision_needs_the_hardware_for_it(monkeypatch):
-    from grader import device
-
+    monkeypatch.setattr(device.backends, "cuda_build", lambda backend: True)
     monkeypatch.setattr(device, "nvidia_driver", lambda: None)
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
-    assert device.precision_problem("float32") is None
-    assert "needs a GPU or a CPU with bfloat16 instructions" in device.precision_problem("mixed_bfloat16")
-    assert "needs an NVIDIA GPU" in device.precision_problem("mixed_float16")
+    assert device.precision_problem("float32", backend="jax") is None
+    assert "needs a GPU or a CPU with bfloat16 instructions" in device.precision_problem(
+        "mixed_bfloat16", backend="jax"
+    )
+    assert "needs an NVIDIA GPU" in device.precision_problem("mixed_float16", backend="jax")
     monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
-    assert device.precision_problem("mixed_bfloat16") is None
+    assert device.precision_problem("mixed_bfloat16", backend="jax") is None
     monkeypatch.setattr(device, "nvidia_driver", lambda: "550.54")
-    assert device.precision_problem("mixed_float16") is None
+    assert device.precision_problem("mixed_float16", backend="jax") is None
 
 
 @pytest.mark.parametrize(
@@ -71,13 +72,32 @@ def test_the_card_children_train_on_follows_cuda_visible_devices(monkeypatch, ch
     assert device.first_visible_gpu() == first
 
 
+def test_a_cpu_build_on_a_gpu_machine_trains_half_precision_only_where_the_cpu_can(monkeypatch):
+    """With the card visible but the backend's CPU build installed, float16 would run on the CPU."""
+    monkeypatch.setattr(device, "nvidia_driver", lambda: "580.159.04")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(device.backends, "cuda_build", lambda backend: False)
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    assert device.precision_problem("mixed_float16", backend="torch") == (
+        "precision mixed_float16 needs the GPU, but the PyTorch installed here is its CPU build; "
+        "install a CUDA build of PyTorch to train on the card."
+    )
+    assert "JAX installed here is its CPU build" in device.precision_problem("mixed_bfloat16", backend="jax")
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
+    assert device.precision_problem("mixed_bfloat16", backend="jax") is None
+    assert device.precision_problem("float32", backend="jax") is None
+    monkeypatch.setattr(device.backends, "cuda_build", lambda backend: backend == "jax")
+    assert device.precision_problem("mixed_float16", backend="jax") is None
+
+
 def test_every_card_hidden_means_no_gpu_for_precision_and_the_children_are_told(monkeypatch):
     """An instructor who hides the cards from the grader hides them from its children too."""
+    monkeypatch.setattr(device.backends, "cuda_build", lambda backend: True)
     monkeypatch.setattr(device, "nvidia_driver", lambda: "580.159.04")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     assert not device.gpu_visible()
-    assert "needs an NVIDIA GPU" in device.precision_problem("mixed_float16")
+    assert "needs an NVIDIA GPU" in device.precision_problem("mixed_float16", backend="jax")
     assert device.gpu_selection() == {"CUDA_VISIBLE_DEVICES": "", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
-    assert device.gpu_visible() and device.precision_problem("mixed_float16") is None
+    assert device.gpu_visible() and device.precision_problem("mixed_float16", backend="jax") is None
