@@ -24,6 +24,17 @@ TUTORIALS = Path(__file__).parent.parent / "tutorials"  # each tutorial's own li
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest -n (``--dist loadgroup``) a module's tests run on one worker, so its costly
+    module fixtures are built once; a module marked ``spread`` holds independent grades instead,
+    and any free worker takes the next. Five listing grades kept to one worker would hold it for
+    minutes while the other sat idle."""
+    for item in items:
+        if not item.get_closest_marker("spread") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def pytest_report_header() -> str:
     """Which backend, versions and device this run's results hold for (the nox matrix runs several)."""
     from grader.backends import describe, key
@@ -111,6 +122,22 @@ def graded(grading_cache):
         return grades[key]
 
     return run
+
+
+SHORT_RUN_RATIO = 3.0  # a one-epoch training takes seconds: 1.5 x tripped once on a noisy CI run
+
+
+def one_epoch(task):
+    """``task`` cut to one epoch (the reference's too), its training-time limits widened to
+    ``SHORT_RUN_RATIO`` x the reference's: for tests about what a model does, not about speed.
+    Every test that cuts the same assignment shares one calibration."""
+    from dataclasses import replace
+
+    checks = tuple(
+        replace(check, max_ratio=SHORT_RUN_RATIO) if getattr(check, "max_ratio", None) else check
+        for check in task.checks
+    )
+    return replace(task, checks=checks, training=replace(task.training, max_epochs=1))
 
 
 HOSTILE = Path(__file__).parent / "hostile"

@@ -12,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import ASSIGNMENTS_DIR
+from grader.assignment import ASSIGNMENTS_DIR, load_assignment
 from grader.backends import version
 from grader.cli import main
 from grader.grade import grade
-from tests.conftest import BACKEND, BATCHES_OF_ONE_ARE_SLOW, CLASS_ASSIGNMENT, FIXTURES, SUBMISSIONS
+from tests.conftest import (
+    BACKEND,
+    BATCHES_OF_ONE_ARE_SLOW,
+    CLASS_ASSIGNMENT,
+    FIXTURES,
+    SUBMISSIONS,
+    one_epoch,
+)
 from tests.test_results import validate
 
 
@@ -118,7 +125,10 @@ def test_carol_is_over_the_parameter_budget(graded):
 
 
 def test_dave_copied_adadelta_with_its_new_default_learning_rate(graded):
-    grade = graded(SUBMISSIONS / "dave")
+    """At one epoch, as tutorial 004's listing (the same model) is graded: the reference's rate of
+    1.0 reaches 0.92 there (0.97 in the shipped 5 epochs), dave's 0.001 far less; one
+    calibration serves both."""
+    grade = graded(SUBMISSIONS / "dave", assignment=one_epoch(load_assignment("adadelta_dropout")))
     assert grade.assignment == "adadelta_dropout"
     assert statuses(grade) == {
         "Parameter count": "passed",
@@ -127,8 +137,8 @@ def test_dave_copied_adadelta_with_its_new_default_learning_rate(graded):
         "Training time": "passed",
         "Test accuracy": "failed",
     }
-    assert grade.metrics.accuracy < 0.6  # the reference reaches about 0.97 in the same epochs
-    assert "Asked for 10 epochs; the assignment allows at most 5." in grade.notes
+    assert grade.metrics.accuracy < 0.6
+    assert "Asked for 10 epochs; the assignment allows at most 1." in grade.notes
 
 
 def test_erin_trains_too_slowly_where_batches_of_one_are_slow(graded):

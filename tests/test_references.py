@@ -12,6 +12,8 @@ from grader.data import prepare
 from grader.model_facts import describe_model
 from tests.conftest import BACKEND
 
+pytestmark = pytest.mark.spread  # each test trains or builds on its own
+
 TOTALS = {
     "conv_32_64_64": 458_570,
     "one_conv_dense32": 173_738,

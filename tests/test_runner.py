@@ -10,7 +10,8 @@ from grader.backends import version
 from grader.runner import RunnerError, describe_file
 from tests.conftest import BACKEND, FIXTURES
 
-pytestmark = pytest.mark.matrix  # runs on every TensorFlow version and Keras backend in CI
+# on every TensorFlow version and Keras backend in CI; each test starts its own child
+pytestmark = [pytest.mark.matrix, pytest.mark.spread]
 
 
 def test_facts_come_back_from_the_child():
