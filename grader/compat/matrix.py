@@ -13,9 +13,10 @@ import subprocess
 
 VERSIONS = ("2.12", "2.15", "2.16", "2.18", "2.21")
 NEWEST = VERSIONS[-1]
-# The focused subset CI runs beside the newest's whole suite: the oldest, the last Keras 2 and the
-# first Keras 3 (2.18 has the layout of 2.16 and 2.21; nox and grader compat still run it).
-CI_VERSIONS = ("2.12", "2.15", "2.16")
+# The focused subset CI runs beside the newest's whole suite: the oldest and the last Keras 2, whose
+# behaviour no other CI step sees (Keras 3 on TensorFlow is the newest's; 2.16 and 2.18 share its
+# layout, and nox, the GitHub workflow and grader compat still run them).
+CI_VERSIONS = ("2.12", "2.15")
 DEVICES = ("cpu", "gpu")
 KERAS_3_BACKENDS = ("jax", "torch")  # beside TensorFlow: Keras 3's other backends, without TensorFlow
 TORCH = "2.13"  # the PyTorch release the torch sessions install (its CPU build on the CPU)
