@@ -62,7 +62,8 @@ def test_the_grader_loop_takes_the_same_steps_as_plain_fit(sample):
         else:
             settings = {"batch_size": 32, "epochs": 1, "callbacks": [], "shuffle": False}
             history = training.fit(model, x, y, settings=settings, progress=keras.callbacks.Callback())
-            assert training.steps_per_execution(model) == training.STEPS_PER_EXECUTION
+            fused = keras.backend.backend() in training.FUSED_BACKENDS  # PyTorch allows one step per call
+            assert training.steps_per_execution(model) == (training.STEPS_PER_EXECUTION if fused else 1)
         models.append((model, history.history["loss"][-1]))
     (plain, plain_loss), (fast, fast_loss) = models
     assert int(plain.optimizer.iterations) == int(fast.optimizer.iterations) == 94  # ceil(3000 / 32)
