@@ -163,8 +163,10 @@ def _grade(
                 return _baseline(task, data, console, cache_root, cores, cancellation, status, timings)
 
             runner = child("run", Subject.submission(folder.model_file))
+            # Started only once the model is built and checked (pipeline.train): a grade that stops
+            # before training, as a broken submission's does, never pays for a second Keras start.
+            # Both children share this grade's cores, so a grade that trains loses nothing.
             verifier = child("verify", Subject.saved_model())
-            verifier.start()  # its Keras starts while the submission's does
             stack.callback(verifier.stop)
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})

@@ -90,7 +90,7 @@ class Context:
     task: Assignment
     data: Dataset
     runner: Child  # started and ready; runs the submission's code
-    verifier: Child  # started; runs none of it: paces training, loads the trained model, predicts
+    verifier: Child  # started when training begins; runs none of it: paces training, loads the trained model, predicts
     another_runner: Callable[[int], Child]  # a fresh runner for another seed (time to accuracy)
     baseline: Callable[[], Baseline]  # the reference's figures, measured or cached
     display: Callable[[str], AbstractContextManager[EventHandler]]  # a progress display while training

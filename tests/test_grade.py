@@ -206,6 +206,25 @@ def test_a_model_that_does_not_build_gets_its_own_error(graded, tmp_path, source
     validate(grade.to_gradescope())
 
 
+def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tmp_path, monkeypatch):
+    """The verifier starts only once the model is built and checked: a broken submission's grade
+    pays for one Keras start, not two."""
+    from grader.runner.supervisor import Runner
+
+    started: list[str] = []
+    start = Runner.start
+
+    def recording(self):
+        started.append(self.subject.label)
+        return start(self)
+
+    monkeypatch.setattr(Runner, "start", recording)
+    folder = write_submission(tmp_path / "student", "def build_model():\n    return 1 // 0\n")
+    result = grade(folder, assignment=CLASS_ASSIGNMENT, backend=BACKEND, cache_root=grading_cache)
+    assert result.problem.startswith("The model did not build: ZeroDivisionError")
+    assert started == ["student"]
+
+
 def test_a_folder_without_model_py_scores_zero_with_a_reason(graded, tmp_path):
     (tmp_path / "empty").mkdir()
     grade = graded(tmp_path / "empty", assignment="conv_32_64_64")

@@ -204,7 +204,10 @@ class Runner:
         return self
 
     def wait_ready(self) -> None:
-        """Wait until the child has started Python, Keras and its backend (at once if it already has)."""
+        """Wait until the child has started Python, Keras and its backend (at once if it already has),
+        starting it first if no one has."""
+        if self._process is None:
+            self.start()
         if not self.ready:
             self.ready = self._await(
                 "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
@@ -299,8 +302,7 @@ class Runner:
         is gone (safe to call twice). No grace period: a child that lied about finishing a phase
         must not get a few more seconds to make it true."""
         process = self._process
-        assert process is not None
-        if self._log.closed:
+        if process is None or self._log.closed:  # never started, or stopped already
             return
         self._kill()
         process.wait()
