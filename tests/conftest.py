@@ -24,15 +24,14 @@ TUTORIALS = Path(__file__).parent.parent / "tutorials"  # each tutorial's own li
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Under pytest -n (``--dist loadgroup``) a module's tests run on one worker, so its costly
     module fixtures are built once; a module marked ``spread`` holds independent grades instead,
     and any free worker takes the next. Five listing grades kept to one worker would hold it for
-    minutes while the other sat idle."""
-    for item in items:
-        if not item.get_closest_marker("spread") and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    minutes while the other sat idle. (Marked as each item is collected, before any
+    pytest_collection_modifyitems hook: pytest-xdist reads the groups in its own.)"""
+    if not item.get_closest_marker("spread") and not item.get_closest_marker("xdist_group"):
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def pytest_report_header() -> str:
@@ -138,6 +137,23 @@ def one_epoch(task):
         for check in task.checks
     )
     return replace(task, checks=checks, training=replace(task.training, max_epochs=1))
+
+
+def one_epoch_file(assignment: str, folder: Path) -> Path:
+    """The shipped ``assignment`` cut as ``one_epoch`` cuts it, as a file in ``folder``: for tests
+    that grade through the command line."""
+    import re
+
+    from grader.assignment import load_assignment
+
+    source = load_assignment(assignment).path
+    assert source is not None
+    spec = re.sub(r"(?m)^max_epochs = \d+", "max_epochs = 1", source.read_text())
+    spec = re.sub(r"(?m)^max_ratio = [\d.]+", f"max_ratio = {SHORT_RUN_RATIO}", spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / source.name
+    copy.write_text(spec)
+    return copy
 
 
 HOSTILE = Path(__file__).parent / "hostile"
