@@ -54,9 +54,21 @@ def test_the_key_covers_what_changes_the_figures(sample, one_epoch):
     assert calibration_key(training(backend=other), sample)["backend"] == other != key["backend"]
 
 
-def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
-    first = calibrate(one_epoch, sample, cache_root=tmp_path)
-    assert not first.cached and first.path.is_file()
+def test_measured_once_by_grader_calibrate_then_reused_until_forced(
+    sample, one_epoch, tmp_path, monkeypatch, capsys
+):
+    from grader.cli import main
+
+    spec = (load_assignment("000").path or tmp_path).read_text().replace("max_epochs = 5", "max_epochs = 1")
+    (tmp_path / "one_epoch.toml").write_text(spec)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(cache))
+    assert main(["calibrate", str(tmp_path / "one_epoch.toml"), "--backend", BACKEND]) == 0
+    assert "trained 1 epoch in" in capsys.readouterr().out
+    assert len(list((cache / "calibration").glob("conv_32_64_64-mnist_sample-*.json"))) == 1
+
+    first = calibrate(one_epoch, sample, cache_root=cache)  # the same figures: the file's, not measured again
+    assert first.cached and first.path.is_file()
     baseline = first.baseline
     assert (baseline.reference, baseline.epochs, baseline.facts.total_params) == ("conv_32_64_64", 1, 458_570)
     assert 0.8 < baseline.accuracy <= 1 and baseline.train_seconds > 0
@@ -64,14 +76,13 @@ def test_measured_once_then_reused_until_forced(sample, one_epoch, tmp_path):
     assert first.environment["backend"] == BACKEND and "event" not in first.environment
     assert first.environment["backend_version"] == version(BACKEND)
 
-    again = calibrate(one_epoch, sample, cache_root=tmp_path)
-    assert again.cached and again.baseline == baseline
-
     first.path.write_text("{not json")  # a damaged cache file is measured again, not trusted
-    remeasured = calibrate(one_epoch, sample, cache_root=tmp_path)
+    remeasured = calibrate(one_epoch, sample, cache_root=cache)
     assert not remeasured.cached
     assert json.loads(remeasured.path.read_text())["baseline"]["epochs"] == 1
-    assert calibrate(one_epoch, sample, cache_root=tmp_path, force=True).cached is False
+    again = calibrate(one_epoch, sample, cache_root=cache)
+    assert again.cached and again.baseline == remeasured.baseline
+    assert calibrate(one_epoch, sample, cache_root=cache, force=True).cached is False
 
 
 def test_a_cache_file_for_another_key_is_not_used(sample, one_epoch, tmp_path):
@@ -82,17 +93,6 @@ def test_a_cache_file_for_another_key_is_not_used(sample, one_epoch, tmp_path):
     from grader.calibration import _read
 
     assert _read(path, key) is None
-
-
-def test_grader_calibrate_measures_and_caches(tmp_path, monkeypatch, capsys):
-    from grader.cli import main
-
-    spec = (load_assignment("000").path or tmp_path).read_text().replace("max_epochs = 5", "max_epochs = 1")
-    (tmp_path / "one_epoch.toml").write_text(spec)
-    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
-    assert main(["calibrate", str(tmp_path / "one_epoch.toml"), "--backend", BACKEND]) == 0
-    assert "trained 1 epoch in" in capsys.readouterr().out
-    assert len(list((tmp_path / "cache" / "calibration").glob("conv_32_64_64-mnist_sample-*.json"))) == 1
 
 
 def test_a_grader_waiting_for_anothers_calibration_stops_when_interrupted(sample, one_epoch, tmp_path):
