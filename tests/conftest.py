@@ -139,23 +139,6 @@ def one_epoch(task):
     return replace(task, checks=checks, training=replace(task.training, max_epochs=1))
 
 
-def one_epoch_file(assignment: str, folder: Path) -> Path:
-    """The shipped ``assignment`` cut as ``one_epoch`` cuts it, as a file in ``folder``: for tests
-    that grade through the command line."""
-    import re
-
-    from grader.assignment import load_assignment
-
-    source = load_assignment(assignment).path
-    assert source is not None
-    spec = re.sub(r"(?m)^max_epochs = \d+", "max_epochs = 1", source.read_text())
-    spec = re.sub(r"(?m)^max_ratio = [\d.]+", f"max_ratio = {SHORT_RUN_RATIO}", spec)
-    folder.mkdir(parents=True, exist_ok=True)
-    copy = folder / source.name
-    copy.write_text(spec)
-    return copy
-
-
 HOSTILE = Path(__file__).parent / "hostile"
 CLASS_ASSIGNMENT = FIXTURES / "assignments" / "class_quick.toml"
 CLASS_MEMBERS = {  # a small real class: passes, fails its checks, trains too slowly, does not parse
