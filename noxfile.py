@@ -171,7 +171,8 @@ def _benchmarks(
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Lint and format-check with ruff."""
-    session.install("ruff")
+    """Lint and format-check with ruff, and type-check with mypy (benchmarks included: CI never runs them)."""
+    session.install("ruff", "mypy", "nox", "pytest", "pytest-benchmark", "-e", ".")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy")

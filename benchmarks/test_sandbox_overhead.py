@@ -43,7 +43,7 @@ def test_sandbox_overhead(benchmark, tmp_path_factory):
     def median(name: str, phase: str) -> float:
         return statistics.median(t[phase] for t in timings[name])
 
-    info = {}
+    info: dict[str, object] = {}
     for phase in ("total", "startup", "train", "predict"):
         sandboxed, plain = median("bubblewrap", phase), median("plain", phase)
         info[f"{phase}_s"] = {"bubblewrap": round(sandboxed, 2), "plain": round(plain, 2)}

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import reference
+from benchmarks.conftest import BACKEND
 from grader.device import precision_problem
 
 TARGET = 0.97
@@ -37,8 +38,8 @@ def test_time_to_accuracy(benchmark, name, loop, mnist_sample, train_with):
     from grader.runner import training
 
     precision = LOOPS[loop]
-    if precision_problem(precision):
-        pytest.skip(precision_problem(precision))
+    if problem := precision_problem(precision, backend=BACKEND):
+        pytest.skip(problem)
     module = reference.load(name)
     x, y, x_test, y_test = mnist_sample
     batch_size = module.RECIPE.batch_size

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import reference
-from benchmarks.conftest import share_of_peak, theoretical_peak
+from benchmarks.conftest import BACKEND, share_of_peak, theoretical_peak
 from benchmarks.flops import training_flops_per_image
 from grader.device import precision_problem
 
@@ -50,7 +50,11 @@ def test_training_loop(benchmark, name, fashion, fashion_test, peak, train_with)
 
     from grader.runner import training
 
-    loops = {loop: precision for loop, precision in LOOPS.items() if not precision_problem(precision)}
+    loops = {
+        loop: precision
+        for loop, precision in LOOPS.items()
+        if not precision_problem(precision, backend=BACKEND)
+    }
     module = reference.load(name)
     x, y = fashion
     batch_size = module.RECIPE.batch_size

@@ -78,7 +78,7 @@ def _output_shape(layer: Any) -> Shape:
 
 def describe_model(model: Any) -> ModelFacts:
     """Read a built Keras 2 or Keras 3 model into ``ModelFacts`` (InputLayer rows included)."""
-    layers = []
+    layers: list[LayerFacts] = []
     if type(model).__name__ != "Sequential":
         layers.extend(
             LayerFacts("InputLayer", _output_shape(layer), 0, layer.name)

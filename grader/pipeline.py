@@ -417,7 +417,7 @@ def _recording(
             progress.training_started = time.monotonic()  # the child's first epoch begins (data loaded)
         if event.get("event") != "epoch" or len(progress.history) >= max_epochs:
             return
-        logs = event.get("logs") if isinstance(event.get("logs"), dict) else {}
+        logs = event["logs"] if isinstance(event.get("logs"), dict) else {}
         kept = {
             str(key)[:32]: float(value)
             for key, value in list(logs.items())[:MAX_HISTORY_KEYS]

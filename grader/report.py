@@ -129,7 +129,7 @@ class TrainingDisplay:
     def __call__(self, event: dict[str, Any]) -> None:
         epoch, epochs = _int(event.get("epoch")), _int(event.get("epochs"))
         if event.get("event") == "epoch":
-            logs = event.get("logs") if isinstance(event.get("logs"), dict) else {}
+            logs = event["logs"] if isinstance(event.get("logs"), dict) else {}
             metrics = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, int | float))[:120]
             self.console.print(f"  {self.label} epoch {epoch}/{epochs}  {metrics}", highlight=False)
             return

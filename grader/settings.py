@@ -18,16 +18,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from difflib import get_close_matches
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader.backends import BACKENDS, DEFAULT
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 MB = 1 << 20
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 DEFAULT_SEED = 42
 MAX_SEEDS = 10
 
-Settings = TypeVar("Settings")
+Settings = TypeVar("Settings", bound="DataclassInstance")
 
 
 class SettingsError(ValueError):

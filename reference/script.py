@@ -20,6 +20,7 @@ from grader.data import DATASETS, DataError, load_dataset, prepare
 
 
 def _arguments(module: ModuleType) -> argparse.Namespace:
+    assert module.__spec__ is not None  # imported, or run with python -m
     name = module.__spec__.name  # "reference.<name>", also when run as __main__
     parser = argparse.ArgumentParser(
         prog=f"python -m {name}", description=(module.__doc__ or "").split("\n")[0]

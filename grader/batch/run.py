@@ -17,7 +17,7 @@ import hashlib
 import json
 import queue
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,7 +176,7 @@ def _locally(
     shares: list[frozenset[int]],
     cancellation: Cancellation,
     status: Callable[[str, str], None],
-) -> Iterator[tuple[tuple[Job, str], Outcome]]:
+) -> Generator[tuple[tuple[Job, str], Outcome], None, None]:
     free: queue.SimpleQueue[frozenset[int]] = queue.SimpleQueue()
     for share in shares:
         free.put(share)
@@ -206,7 +206,9 @@ def _locally(
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _on_cluster(pending: list[tuple[Job, str]], scheduler: str) -> Iterator[tuple[tuple[Job, str], Outcome]]:
+def _on_cluster(
+    pending: list[tuple[Job, str]], scheduler: str
+) -> Generator[tuple[tuple[Job, str], Outcome], None, None]:
     try:
         from distributed import Client, as_completed
     except ImportError:

@@ -3,6 +3,7 @@ Drawn with matplotlib's Agg backend into PNG files the page embeds by relative p
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from grader.leaderboard.board import Board
@@ -35,7 +36,7 @@ def draw(board: Board, folder: Path) -> dict[str, str]:
         for baseline in (False, True):
             group = [e for e in scored if e.baseline == baseline]
             axes.scatter(
-                [e.parameters for e in group],
+                [e.parameters or 0 for e in group],  # all set: scored entries have parameters
                 [100 * (e.accuracy or 0) for e in group],
                 marker="*" if baseline else "o",
                 s=160 if baseline else 40,
@@ -65,7 +66,7 @@ def draw(board: Board, folder: Path) -> dict[str, str]:
     if curves:
         figure, axes = plt.subplots(figsize=(7, 4.2), dpi=110)
         for entry in curves:
-            losses = [epoch.get("loss") for epoch in entry.history]
+            losses = [epoch.get("loss", math.nan) for epoch in entry.history]  # a gap where one is missing
             axes.plot(range(1, len(losses) + 1), losses, marker="o", markersize=3, label=_label(entry.name))
         axes.set_xlabel("epoch")
         axes.set_ylabel("training loss (as the training process reported it)")

@@ -140,8 +140,8 @@ class Sandbox:
             if Path(folder).is_dir():
                 wrapped += ["--tmpfs", folder]
         wrapped += ["--bind", str(work), str(work)]
-        for path in inside:  # read-only islands in the scratch, such as the submission's copy
-            wrapped += ["--ro-bind", str(path), str(path)]
+        for island in inside:  # read-only islands in the scratch, such as the submission's copy
+            wrapped += ["--ro-bind", str(island), str(island)]
         wrapped += ["--chdir", str(work), "--clearenv"]
         for key, value in env.items():
             wrapped += ["--setenv", key, value]
