@@ -132,7 +132,10 @@ def test_tensorflow_imports_are_refused_on_another_backend_naming_the_line():
         describe_file(FIXTURES / "listings" / "tutorial_000_as_listed.py", backend=BACKEND)
     message = str(refused.value)
     assert "imports TensorFlow (from tensorflow.keras import layers, models)" in message
-    assert 'grade it with backend = "tensorflow"' in message and "import keras" in message
+    assert (
+        'backend = "tensorflow" in the assignment, or --backend tensorflow' in message
+        and "import keras" in message
+    )
 
 
 @pytest.mark.skipif(
@@ -142,5 +145,5 @@ def test_tensorflow_imports_are_refused_on_another_backend_naming_the_line():
 def test_a_tensorflow_import_in_a_helper_module_says_the_same(tmp_path):
     (tmp_path / "helpers.py").write_text("import tensorflow as tf\n")
     (tmp_path / "model.py").write_text("import helpers\n\ndef build_model():\n    return None\n")
-    with pytest.raises(RunnerError, match=r"imports TensorFlow .* but this assignment trains on Keras 3"):
+    with pytest.raises(RunnerError, match=r"imports TensorFlow .* but it runs here on Keras 3"):
         describe_file(tmp_path / "model.py", backend=BACKEND)

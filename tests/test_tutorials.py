@@ -38,7 +38,7 @@ def statuses(grade) -> dict[str, str]:
 def refused_for_tensorflow(grade, line: int) -> None:
     """On JAX or PyTorch: the listing's TensorFlow import is refused before any of it runs."""
     assert f"model.py, line {line} imports TensorFlow (" in grade.problem
-    assert 'grade it with backend = "tensorflow"' in grade.problem
+    assert 'backend = "tensorflow" in the assignment, or --backend tensorflow' in grade.problem
     assert set(statuses(grade).values()) == {"not run"}
 
 

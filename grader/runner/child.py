@@ -157,9 +157,9 @@ def import_submission(model_file: Path) -> Any:
 
 def _tensorflow_advice(backend: str) -> str:
     return (
-        f"this assignment trains on Keras 3 with the {backends.TITLES[backend]} backend, where "
-        "TensorFlow is not used: write `import keras` and `from keras import layers` instead, "
-        'or grade it with backend = "tensorflow".'
+        f"it runs here on Keras 3 with the {backends.TITLES[backend]} backend, where TensorFlow is "
+        "not used: write `import keras` and `from keras import layers` instead, or use the TensorFlow "
+        'backend (backend = "tensorflow" in the assignment, or --backend tensorflow).'
     )
 
 
