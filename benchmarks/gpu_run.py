@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELS = ("keras", "namex", "optree")  # what Keras 3 needs beside a JAX and PyTorch install
-TARGET_PYTHON = "3.12"
+TARGET_PYTHON = "3.12"  # the GPU server's, by default
 PLATFORMS = (
     "manylinux_2_28_x86_64",
     "manylinux_2_27_x86_64",
@@ -109,8 +109,9 @@ def steps(python: str, out: Path) -> list[Step]:
     ]
 
 
-def pack(kit: Path) -> None:
-    """Gather the wheels, bubblewrap's package and the datasets into ``kit``."""
+def pack(kit: Path, *, python: str = TARGET_PYTHON) -> None:
+    """Gather the wheels (for the server's ``python`` version), bubblewrap's package and the
+    datasets into ``kit``."""
     sys.path.insert(0, str(ROOT))  # run as a script: benchmarks/ is on the path, the checkout is not
     from grader.data import load_dataset
 
@@ -128,7 +129,7 @@ def pack(kit: Path) -> None:
             "--no-deps",
             "--only-binary=:all:",
             "--python-version",
-            TARGET_PYTHON,
+            python,
             "--implementation",
             "cp",
             *platforms,
@@ -294,6 +295,7 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     packing = commands.add_parser("pack", help="gather the kit on a machine with PyPI and apt-get")
     packing.add_argument("kit", type=Path)
+    packing.add_argument("--python", default=TARGET_PYTHON, help="the server's Python version")
     running = commands.add_parser("run", help="install the kit and run the steps on the GPU server")
     running.add_argument("kit", type=Path)
     running.add_argument("--out", type=Path, required=True, help="logs, summary.json and results.tgz")
@@ -301,7 +303,7 @@ def main() -> int:
     running.add_argument("steps", nargs="*", help="only these steps (default: all, in order)")
     args = parser.parse_args()
     if args.command == "pack":
-        pack(args.kit)
+        pack(args.kit, python=args.python)
         return 0
     return run(args.kit, args.out, minutes=args.minutes, only=args.steps)
 
