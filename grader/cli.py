@@ -704,6 +704,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _internal(console: Console, error: BaseException) -> int:
     console.print(f"[red]Internal error: {error}[/red]")
+    if log := getattr(error, "log", ""):  # a child that failed to start says why in its own output
+        console.print(f"The child process printed:\n{log}", highlight=False, markup=False)
     console.print("".join(traceback.format_exception(error)[-6:]), highlight=False, markup=False)
     return EXIT_INTERNAL
 
