@@ -363,6 +363,26 @@ def test_an_internal_fault_exits_3_and_leaves_results_alone(tmp_path, monkeypatc
     assert (out / "results.json").read_text() == '{"score": 7}'
 
 
+def test_an_internal_start_failure_shows_what_the_child_printed(tmp_path, monkeypatch, capsys):
+    """A child that cannot start Python and Keras is the installation's fault: its own last lines
+    (here, a missing module) are printed, not only its exit code."""
+    import grader.grade
+    from grader.runner.supervisor import PhaseFailed
+
+    def broken(*args, **kwargs):
+        raise PhaseFailed(
+            "start",
+            "the process exited with code 1 while starting Python and Keras.",
+            log="ModuleNotFoundError: No module named 'absl'",
+        )
+
+    monkeypatch.setattr(grader.grade, "grade", broken)
+    assert main(["grade", str(SUBMISSIONS / "alice"), "--out", str(tmp_path / "out")]) == 3
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Internal error: start: the process exited with code 1" in text
+    assert "The child process printed: ModuleNotFoundError: No module named 'absl'" in text
+
+
 def test_help_explains_each_command(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--help"])
