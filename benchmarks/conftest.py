@@ -36,12 +36,13 @@ def _train_with(loop: str, model, x, y, *, batch_size: int, epochs: int, callbac
     if loop == "plain":
         return model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=list(callbacks))
     from grader.runner import training
-    from grader.runner.child import Channel, _progress_callback
+    from grader.runner.fitting import progress_callback
+    from grader.runner.protocol import Channel
 
     channel = Channel(os.open(os.devnull, os.O_WRONLY))
     settings = {"batch_size": batch_size, "epochs": epochs, "callbacks": list(callbacks)}
     try:
-        return training.fit(model, x, y, settings=settings, progress=_progress_callback(channel))
+        return training.fit(model, x, y, settings=settings, progress=progress_callback(channel))
     finally:
         channel.stream.close()
 

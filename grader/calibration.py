@@ -1,8 +1,11 @@
 """The reference's own figures on this machine: what relative limits are measured against.
 
-The reference trains through the same runner, on the same number of cores, with the same epoch
+The reference trains through the same children, on the same number of cores, with the same epoch
 cap and seed and on the same training clock (a pace-setter beside it, grader/timing.py) as every
-submission, and is scored by the same rule, so its cost and accuracy compare like for like. The
+submission, and is scored by the same rule, so its cost and accuracy compare like for like. Under
+``training.trainer = "grader"`` that means a builder declares it and the grader's trainer rebuilds
+and trains the declaration, callbacks treated as a student's are; under ``"submission"`` it trains
+where it is built, its own callbacks running. The
 result is cached under a key of everything that could change it (the processor and its cores,
 Python, TensorFlow and Keras versions, the data's content, the reference's source, the cap, seed,
 precision and cores), so a class is not charged one reference training per student. The key
@@ -41,7 +44,7 @@ from grader.scoring import accuracy, aggregate, score_test
 from grader.target import training_split
 from grader.timing import Timing, timed_training
 
-PROCEDURE = 3  # bump when calibration changes in a way that invalidates cached figures
+PROCEDURE = 4  # bump when calibration changes in a way that invalidates cached figures
 CACHE_ENV = "GRADER_CACHE_DIR"
 LOCK_WAIT_S = 0.2  # how often a grader waiting for another's calibration looks again
 
@@ -99,6 +102,7 @@ def calibration_key(assignment: Assignment, data: Dataset) -> dict[str, Any]:
         "max_epochs": assignment.training.max_epochs,
         "seed": assignment.training.seed,
         "precision": assignment.training.precision,
+        "trainer": assignment.training.trainer,
         "target": _plain(asdict(assignment.target)) if assignment.target else None,
         "python": platform.python_version(),
         **backends.key(assignment.training.backend),
@@ -207,9 +211,9 @@ def _measure(
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grader-calibrate-")))
 
-        def child(work: str, seed: int, pacer: bool = False) -> Runner:
+        def child(work: str, seed: int, subject: Subject, pacer: bool = False) -> Runner:
             return Runner(
-                Subject.for_reference(name),
+                subject,
                 recipe=name,
                 training=replace(assignment.training, seed=seed),
                 work=scratch / work,
@@ -220,13 +224,20 @@ def _measure(
                 target=target.accuracy if target else None,
             )
 
-        pacer = child("pace", seeds[0], pacer=True).start()  # starts while the first run does
+        reference = Subject.for_reference(name)
+        pacer = child("pace", seeds[0], reference, pacer=True).start()  # starts while the first run does
         stack.callback(pacer.stop)
+        declaration = None
+        if assignment.training.trainer == "grader":
+            with child("declare", seeds[0], reference) as builder:
+                declaration = builder.build().declaration
+            assert declaration is not None, "a reference's builder declares its model"
         for seed in seeds:
-            with child(f"run-{seed}", seed) as runner:
+            subject = reference if declaration is None else Subject.declaration()
+            with child(f"run-{seed}", seed, subject) as runner:
                 pacer.wait_ready()
                 cpu_from = runner.cpu_seconds()
-                facts = runner.build().facts
+                facts = (runner.rebuild(declaration) if declaration is not None else runner.build()).facts
                 trained, cost = timed_training(runner, pacer, x_train, y_train, validation, cpu_from=cpu_from)
                 costs.append(cost)
                 if target is not None and validation is not None:

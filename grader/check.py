@@ -27,7 +27,7 @@ from grader.checks import Baseline, CheckResult
 from grader.cores import held_cores
 from grader.data import DataError, Dataset, load_dataset
 from grader.grade import resolve_assignment
-from grader.pipeline import Context, build, execute, gate
+from grader.pipeline import Context, build, execute, gate, rebuild
 from grader.report import MARKS
 from grader.runner.sandbox import choose
 from grader.runner.supervisor import PhaseFailed, Runner, Subject, Trained
@@ -133,8 +133,13 @@ def check_submission(
         runner = child("run", Subject.submission(folder.model_file))
         reference = child("reference", Subject.for_reference(task.reference))
         reference.start()  # builds the reference's layers while the submission's child starts
+        # As in a grade: under trainer = "grader" the model is rebuilt, gated and trained there.
+        trainer = child("train", Subject.declaration()) if task.training.trainer == "grader" else None
         with contextlib.ExitStack() as stack:
             stack.callback(reference.stop)
+            if trainer is not None:
+                stack.callback(trainer.stop)
+                trainer.start()
 
             def facts_only() -> Baseline:
                 built = reference.build()  # a reference's facts; nothing is trained or measured
@@ -145,19 +150,20 @@ def check_submission(
                     task=quick,
                     data=Dataset(task.dataset, x, y, x[:0], y[:0], source=None),  # type: ignore[arg-type]
                     runner=runner,
+                    trainer=trainer,
                     verifier=reference,
-                    another_runner=_one_seed_only,
+                    another_trainer=_one_seed_only,
                     baseline=facts_only,
                     display=lambda label: contextlib.nullcontext(lambda event: None),
                 )
                 console.print(f"Checking [bold]{folder.name}[/bold] on {task.title} ({source})")
-                progress = execute(context, phases=(build, gate))
+                progress = execute(context, phases=(build, rebuild, gate))
                 checks = tuple(progress.results[check] for check in gating)
                 outcome = replace(outcome, checks=checks, problem=progress.problem, log=progress.log)
                 if progress.problem or not all(c.passed for c in checks):
                     return outcome
                 try:
-                    trained = runner.train(x, y)
+                    trained = context.trainee.train(x, y)
                 except PhaseFailed as failure:
                     return replace(outcome, problem=f"Training stopped: {failure.message}", log=failure.log)
                 return replace(outcome, trained=trained)

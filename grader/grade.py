@@ -1,12 +1,14 @@
 """One submission, end to end: set up its children, run the grading pipeline, return the grade.
 
-The submission's code runs only in its runner child, which builds and trains the model and
-saves it. A second child that never runs submission code (the verifier) paces the training for
-the training clock (grader/timing.py), loads the saved model with Keras's safe mode, re-reads
-its facts and predicts: a submission that fakes its own evaluation, its progress reports or its
-model's shape is caught there. This process owns the data and the test labels, times every
-phase on its own clock, scores the verifier's predictions itself and writes every result. What
-happens in between is ``grader.pipeline``'s phases.
+The submission's code runs only in its runner child (the builder), which builds the model. Under
+``training.trainer = "grader"`` (the default) it only declares the model and its fit settings; a
+trainer child that never runs submission code rebuilds that model with fresh weights and trains
+it. Under ``"submission"`` the runner trains the model itself. Either way the verifier, which
+never runs submission code either, paces the training for the training clock
+(grader/timing.py), loads the saved model with Keras's safe mode, re-reads its facts and
+predicts. This process owns the data and the test labels, times every phase on its own clock,
+scores the verifier's predictions itself and writes every result. What happens in between is
+``grader.pipeline``'s phases.
 """
 
 from __future__ import annotations
@@ -156,16 +158,25 @@ def _grade(
                     target=task.target.accuracy if task.target else None,
                 )
 
-            def another_runner(seed: int) -> Runner:
+            grader_trains = task.training.trainer == "grader"
+
+            def another_trainer(seed: int) -> Runner:
+                if grader_trains:
+                    return child(f"train-{seed}", Subject.declaration(), seed)
                 return child(f"run-{seed}", Subject.submission(folder.model_file), seed)
 
             def baseline() -> Baseline:
                 return _baseline(task, data, console, cache_root, cores, cancellation, status, timings)
 
             runner = child("run", Subject.submission(folder.model_file))
-            # Started only once the model is built and checked (pipeline.train): a grade that stops
-            # before training, as a broken submission's does, never pays for a second Keras start.
-            # Both children share this grade's cores, so a grade that trains loses nothing.
+            # The trainer starts beside the runner, so their start-ups overlap; the verifier only
+            # once the model is built and checked (pipeline.train): a grade that stops before
+            # training, as a broken submission's does, pays for no third Keras start. All share
+            # this grade's cores, so a grade that trains loses nothing.
+            trainer = child("train", Subject.declaration()) if grader_trains else None
+            if trainer is not None:
+                stack.callback(trainer.stop)
+                trainer.start()
             verifier = child("verify", Subject.saved_model())
             stack.callback(verifier.stop)
             with runner:
@@ -174,8 +185,9 @@ def _grade(
                     task=task,
                     data=data,
                     runner=runner,
+                    trainer=trainer,
                     verifier=verifier,
-                    another_runner=another_runner,
+                    another_trainer=another_trainer,
                     baseline=baseline,
                     display=lambda label: TrainingDisplay(console, label),
                     on_status=status,
@@ -183,9 +195,16 @@ def _grade(
                 )
                 progress = execute(context)
             timings.update(runner.timings)
+            if trainer is not None:
+                timings |= {
+                    ("rebuild" if k == "build" else k): v
+                    for k, v in trainer.timings.items()
+                    if k != "startup"
+                }
             if "predict" in verifier.timings:
                 timings["predict"] = verifier.timings["build"] + verifier.timings["predict"]
-            environment["peak_memory_mb"] = round(runner.peak_memory_mb)
+            peak = max(runner.peak_memory_mb, trainer.peak_memory_mb if trainer else 0.0)
+            environment["peak_memory_mb"] = round(peak)
             environment["device"] = describe_device(environment.get("gpus", ()))
     timings["total"] = time.monotonic() - started
     if progress.training_started is not None:  # what comes before: start-up, build, checks, data hand-over
@@ -197,6 +216,7 @@ def _grade(
         assignment=task.name,
         title=task.title,
         dataset=task.dataset,
+        trainer=task.training.trainer,
         checks=results_in_order(task, progress),
         execution_time=timings["total"],
         metrics=progress.metrics,

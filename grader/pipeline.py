@@ -1,10 +1,17 @@
-"""Grading as phases: build, gate, train, verify, predict, time to target, time, score.
+"""Grading as phases: build, rebuild, gate, probe, train, verify, predict, time to target, time, score.
 
 Each phase takes the grade's ``Context`` (what is fixed: the assignment, the data, the children)
 and its ``Progress`` (what has been found so far), and either adds to the progress or raises
 ``PhaseFailure``. ``execute`` runs them in order and is the one place where a failure becomes
 the grade's problem, its log and the checks it left unscored, the way nox's
 ``SessionRunner.execute`` is the one place where an exception becomes a session's status.
+
+Which child trains follows ``training.trainer``. Under ``"grader"`` the runner (the builder,
+which runs the submission's code) only declares its model and is stopped; the trainer, which runs
+none of it, rebuilds the declared model with fresh weights, and its facts are what the cheap
+checks see and its training is what the clock measures and the verifier scores. Under
+``"submission"`` the runner trains itself, and ``probe`` first checks that the model it built has
+not arrived trained.
 
 The children are behind the small ``Child`` protocol, so tests drive every branch with stand-ins
 in milliseconds; ``grader.grade`` gives the pipeline real ones.
@@ -25,16 +32,22 @@ import numpy as np
 from grader.assignment import Assignment
 from grader.checks import Baseline, Check, CheckResult, Evidence
 from grader.data import Dataset
+from grader.declaration import REFUSAL
 from grader.model_facts import ModelFacts
 from grader.results import Metrics
 from grader.runner.files import UnsafeFile, copy_file
-from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Trained
+from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Trained
 from grader.scoring import accuracy, score_test
 from grader.settings import MB
 from grader.target import Run, describe, training_split
 from grader.timing import Cost, PaceMark, Timing, timed_training
 
 MAX_HISTORY_KEYS = 8
+PROBE_IMAGES = 1000  # training images the model as built is scored on (trainer = "submission")
+# The most a model may score on them before training. Freshly initialised, the five references
+# scored 5.5% to 19.3% over seeds 1 to 10 (tests/test_pipeline.py measures it); a model fitted
+# beforehand scores over 90%.
+UNTRAINED_MAX = 0.3
 EventHandler = Callable[[dict[str, Any]], None]
 StatusHandler = Callable[[str], None]
 
@@ -47,6 +60,7 @@ class Child(Protocol):
 
     def wait_ready(self) -> None: ...
     def build(self) -> Built: ...
+    def rebuild(self, declaration: dict[str, Any]) -> Built: ...
     def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Trained: ...
     def predict(self, x: np.ndarray) -> np.ndarray: ...
     def cpu_seconds(self) -> float: ...
@@ -89,9 +103,10 @@ class Context:
 
     task: Assignment
     data: Dataset
-    runner: Child  # started and ready; runs the submission's code
+    runner: Child  # started and ready; runs the submission's code (the builder)
+    trainer: Child | None  # trainer = "grader": started with the runner, runs none of its code; else None
     verifier: Child  # started when training begins; runs none of it: paces training, loads the trained model, predicts
-    another_runner: Callable[[int], Child]  # a fresh runner for another seed (time to accuracy)
+    another_trainer: Callable[[int], Child]  # a fresh child that trains another seed (time to accuracy)
     baseline: Callable[[], Baseline]  # the reference's figures, measured or cached
     display: Callable[[str], AbstractContextManager[EventHandler]]  # a progress display while training
     on_status: StatusHandler = lambda status: None
@@ -99,6 +114,11 @@ class Context:
 
     def checks(self, phase: str) -> list[Check]:
         return [check for check in self.task.checks if check.phase == phase]
+
+    @property
+    def trainee(self) -> Child:
+        """The child that trains: the grader's trainer, or under trainer = "submission" the runner."""
+        return self.trainer or self.runner
 
 
 @dataclass
@@ -114,7 +134,8 @@ class Progress:
     history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logs the child reported
     metrics: Metrics = field(default_factory=Metrics)
     baseline: Baseline | None = None
-    built: Built | None = None
+    built: Built | None = None  # as the child that trains built it (under "grader", the trainer)
+    declaration: dict[str, Any] | None = None  # what the runner declared (trainer = "grader")
     trained: Trained | None = None
     costs: list[Cost] = field(default_factory=list)  # the training clock, one per run
     runs: list[Run] = field(default_factory=list)  # time to accuracy: one per seed
@@ -170,9 +191,14 @@ def build(context: Context, progress: Progress) -> None:
         built = context.runner.build()
     except PhaseFailed as failure:
         where = f" ({failure.where})" if failure.where else ""
+        refused = failure.message.startswith(REFUSAL)
         raise PhaseFailure(
-            "the model did not build (see above).",
-            problem=f"The model did not build: {failure.message}{where}",
+            "the grader cannot train this model (see above)."
+            if refused
+            else "the model did not build (see above).",
+            problem=_sentence(failure.message) + where
+            if refused
+            else f"The model did not build: {failure.message}{where}",
             log=failure.log,
         ) from None
     if built.compiled_by == "assignment":
@@ -183,6 +209,38 @@ def build(context: Context, progress: Progress) -> None:
     progress.notes.extend(built.notes)
     progress.model = {"optimizer": built.optimizer, "learning_rate": built.learning_rate, "loss": built.loss}
     progress.built = built
+    progress.declaration = built.declaration
+    progress.metrics = Metrics(parameters=built.facts.total_params)
+
+
+def rebuild(context: Context, progress: Progress) -> None:
+    """Under trainer = "grader": stop the runner (nothing it does from now on can matter) and have
+    the trainer rebuild the model it declared; from here on every fact is the trainer's."""
+    if context.trainer is None:
+        return
+    assert progress.built is not None
+    context.runner.stop()
+    if progress.declaration is None:
+        raise PhaseFailure(
+            "the model was not declared (see above).",
+            problem="The model did not build: the runner handed over no declaration of the model.",
+        )
+    try:
+        context.trainer.wait_ready()
+    except PhaseFailed as failure:
+        raise RuntimeError(f"the grader's trainer did not start: {failure.message}\n{failure.log}") from None
+    progress.cpu_before_build = context.trainer.cpu_seconds()
+    try:
+        built = context.trainer.rebuild(progress.declaration)
+    except PhaseFailed as failure:
+        raise PhaseFailure(
+            "the grader cannot train this model (see above).",
+            problem=_sentence(failure.message),
+            log=failure.log,
+        ) from None
+    progress.notes.extend(built.notes)
+    progress.model = {"optimizer": built.optimizer, "learning_rate": built.learning_rate, "loss": built.loss}
+    progress.built = replace(built, compiled_by=progress.built.compiled_by, declaration=progress.declaration)
     progress.metrics = Metrics(parameters=built.facts.total_params)
 
 
@@ -201,13 +259,52 @@ def gate(context: Context, progress: Progress) -> None:
         raise PhaseFailure(f"training was skipped because {_join(blocking)} failed.")
 
 
-def train(context: Context, progress: Progress) -> None:
-    """Train the submission on the training split while the verifier paces it (the training clock)."""
-    task, runner = context.task, context.runner
+def probe(context: Context, progress: Progress) -> None:
+    """Under trainer = "submission": the model as built, loaded by the verifier, must score near
+    chance on some of the grader's training images, or it arrived trained and its accuracy is
+    not the grader's to credit. (Weights swapped in after training began are not seen here: the
+    security model in the README says what this trainer cannot guarantee.)"""
+    if context.trainer is not None:
+        return
+    _start_verifier(context)
+    context.on_status("checking the model as built")
+    x, labels = context.data.x_train[-PROBE_IMAGES:], context.data.y_train[-PROBE_IMAGES:]
     try:
-        context.verifier.wait_ready()  # before training starts, so its start-up never competes with it
+        copy_file(
+            context.runner.work / BUILT_MODEL,
+            context.verifier.work / SAVED_MODEL,
+            max_bytes=context.task.limits.file_mb * MB,
+        )
+        context.verifier.build()
+        scores = context.verifier.predict(x)
+        found = accuracy(scores, labels) if scores.shape == (len(labels), 10) else None
+        problem = "" if found is not None else f"its outputs have shape {scores.shape}, not (images, 10)"
+    except UnsafeFile as error:
+        found, problem = None, f"it was not saved as built ({error})"
     except PhaseFailed as failure:
-        raise RuntimeError(f"the grader's verifier did not start: {failure.message}\n{failure.log}") from None
+        found, problem = None, failure.message
+    if found is not None and found <= UNTRAINED_MAX:
+        progress.notes.append(
+            f"Before training, the model as built scored {found:.1%} on {len(labels):,} of the grader's "
+            "training images (chance is about 10%)."
+        )
+        return
+    message = (
+        f"The model arrived trained: as build_model() returned it, before any training, it scored "
+        f"{found:.1%} on {len(labels):,} of the grader's training images, where a freshly initialised "
+        f"model scores near chance (about 10%; at most {UNTRAINED_MAX:.0%} is accepted). Accuracy must "
+        "come from the grader's training, not from weights made beforehand."
+        if found is not None
+        else f"The model as built could not be checked before training: {problem}."
+    )
+    failed = {check: check.failed(message) for check in context.checks("train") if check.kind == "accuracy"}
+    raise PhaseFailure("training was skipped (see above).", problem=message, results=failed)
+
+
+def train(context: Context, progress: Progress) -> None:
+    """Train on the training split while the verifier paces it (the training clock)."""
+    task, runner = context.task, context.trainee
+    _start_verifier(context)  # before training starts, so its start-up never competes with it
     context.on_status("training")
     x, y, validation = training_split(task.target, context.data.x_train, context.data.y_train)
     with context.display(context.label) as display:
@@ -246,7 +343,7 @@ def verify(context: Context, progress: Progress) -> None:
     assert progress.built is not None
     context.on_status("evaluating")
     try:
-        loaded = load_trained(context.runner, context.verifier, context.task)
+        loaded = load_trained(context.trainee, context.verifier, context.task)
     except PhaseFailed as failure:
         raise PhaseFailure(
             "the trained model could not be checked (see above).",
@@ -291,11 +388,14 @@ def time_to_target(context: Context, progress: Progress) -> None:
             break  # one miss fails the check: the other seeds would only cost time
         context.on_status(f"training, run {number}/{len(seeds)} (seed {seed})")
         try:
-            with context.another_runner(seed) as runner:
-                cpu_from = runner.cpu_seconds()
-                runner.build()
-                again, cost = timed_training(runner, context.verifier, x, y, validation, cpu_from=cpu_from)
-                loaded = load_trained(runner, context.verifier, context.task)
+            with context.another_trainer(seed) as trainee:
+                cpu_from = trainee.cpu_seconds()
+                if progress.declaration is not None:
+                    trainee.rebuild(progress.declaration)  # the one model declared, trained afresh
+                else:
+                    trainee.build()
+                again, cost = timed_training(trainee, context.verifier, x, y, validation, cpu_from=cpu_from)
+                loaded = load_trained(trainee, context.verifier, context.task)
         except PhaseFailed as failure:
             runs.append(Run(seed, 0.0, 0, None, False, f"Seed {seed}: {failure.message}"))
             continue
@@ -359,7 +459,18 @@ def score(context: Context, progress: Progress) -> None:
                 progress.sealed[check] = sealed
 
 
-PHASES: tuple[Phase, ...] = (build, gate, train, verify, predict, time_to_target, time_training, score)
+PHASES: tuple[Phase, ...] = (
+    build,
+    rebuild,
+    gate,
+    probe,
+    train,
+    verify,
+    predict,
+    time_to_target,
+    time_training,
+    score,
+)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -427,6 +538,17 @@ def _recording(
         status(f"training, epoch {len(progress.history)}/{max_epochs} done")
 
     return handle
+
+
+def _start_verifier(context: Context) -> None:
+    try:
+        context.verifier.wait_ready()
+    except PhaseFailed as failure:
+        raise RuntimeError(f"the grader's verifier did not start: {failure.message}\n{failure.log}") from None
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _join(names: list[str]) -> str:

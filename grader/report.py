@@ -24,6 +24,7 @@ MARKS = {
 PHASES = (
     ("startup", "Python and Keras start-up"),
     ("build", "build"),
+    ("rebuild", "rebuild by the grader"),
     ("train", "training"),
     ("predict", "evaluation"),
     ("calibration", "reference calibration"),
@@ -85,6 +86,8 @@ def render_grade(grade: Grade, console: Console, *, moment: Moment | None = None
     if grade.log:
         lines.append(Panel(Text(grade.log), title="last lines your code printed", title_align="left"))
     lines.extend(Text(f"Note: {note}", style="yellow") for note in grade.notes)
+    if grade.trained_by:
+        lines.append(Text(f"Trained by: {grade.trained_by}", style="dim"))
     lines.append(Text(f"Environment: {describe_environment(grade.environment)}", style="dim"))
     if grade.timings:
         lines.append(Text(f"Time: {describe_timings(grade.timings)}", style="dim"))

@@ -20,6 +20,10 @@ from grader.checks import VISIBILITIES, CheckResult
 RESULTS_FILE = "results.json"
 OUTPUT_FORMAT = "text"  # a student's printed lines are shown as they are: no Markdown, no HTML
 Moment = Literal["now", "after_due_date", "after_published"]
+TRAINED_BY = {
+    "grader": "the grader (the declared model rebuilt with fresh weights and trained where no submission code runs)",
+    "submission": "the submission's own code (what it hands over is its word; see the README's security model)",
+}
 MOMENTS: tuple[Moment, ...] = ("now", "after_due_date", "after_published")
 
 
@@ -47,6 +51,7 @@ class Grade:
     dataset: str
     checks: tuple[CheckResult, ...]
     execution_time: float
+    trainer: str = ""  # who trained the model that was scored: "grader" or "submission" (settings.TRAINERS)
     metrics: Metrics = field(default_factory=Metrics)
     timings: dict[str, float] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +71,11 @@ class Grade:
         """A submission that could not be graded as it stands (no assignment named, say): no
         checks, no points, and the reason, so its student is told."""
         return cls(submission, submission, "", "", "", (), 0.0, problem=problem, key=key)
+
+    @property
+    def trained_by(self) -> str:
+        """Who trained the scored model, in words (empty for a refusal)."""
+        return TRAINED_BY.get(self.trainer, "")
 
     @property
     def refused(self) -> bool:
@@ -125,7 +135,11 @@ class Grade:
         return "\n\n".join(parts)
 
     def leaderboard(self) -> list[dict[str, Any]]:
+        """Gradescope's leaderboard entries; the first says who trained the model, so a board never
+        ranks a model the grader trained beside one that trained itself unmarked."""
         entries: list[dict[str, Any]] = []
+        if self.trainer and self.metrics.public_accuracy is not None:
+            entries.append({"name": "Trained by", "value": self.trainer})
         if self.metrics.public_accuracy is not None:  # never the whole set's: see grader/split.py
             entries.append({"name": "Public accuracy", "value": round(self.metrics.public_accuracy, 4)})
         if self.metrics.parameters is not None:
@@ -168,6 +182,7 @@ class Grade:
                 "assignment": self.assignment,
                 "title": self.title,
                 "dataset": self.dataset,
+                "trainer": self.trainer,
                 "not_run": [check.name for check in self.checks if check.status == "not run"],
                 "timings": {phase: round(seconds, 3) for phase, seconds in self.timings.items()},
                 "environment": self.environment,
@@ -213,6 +228,7 @@ class Grade:
                 assignment=str(extra.get("assignment", "")),
                 title=str(extra.get("title", "")),
                 dataset=str(extra.get("dataset", "")),
+                trainer=str(extra.get("trainer", "")),
                 checks=checks,
                 execution_time=float(results.get("execution_time", 0.0)),
                 metrics=metrics,

@@ -1,6 +1,6 @@
 """Every setting an assignment file can hold, declared once, and the one helper that reads them.
 
-    [training]   max_epochs, time_limit_s, seed, precision, cores, backend
+    [training]   max_epochs, time_limit_s, seed, precision, cores, backend, trainer
     [limits]     memory_mb, processes, cpu_s, file_mb, disk_mb, output_mb, startup_s, build_s, predict_s
     [target]     accuracy, validation_fraction, seeds
     [submissions] per_day, counts (Gradescope's autograder only)
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MB = 1 << 20
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+TRAINERS = ("grader", "submission")
 DEFAULT_SEED = 42
 MAX_SEEDS = 10
 
@@ -182,6 +183,14 @@ class Training:
         kind=str,
         choices=BACKENDS,
         doc="the Keras backend every run trains on (Keras 3 for jax and torch)",
+    )
+    trainer: str = setting(
+        "grader",
+        kind=str,
+        choices=TRAINERS,
+        doc="who trains: the grader (it rebuilds the declared model with fresh weights and trains it "
+        "where no submission code runs; built-in Keras only), or the submission's own code (custom "
+        "code allowed; what it hands over is its word)",
     )
 
 

@@ -1,9 +1,11 @@
 """The child side of the trust boundary: code from a submission runs only in a child process.
 
-``child.py`` is that child (``python -m grader.runner.child``): it imports the submission, builds,
-trains and predicts when told to, and answers in JSON lines. ``supervisor.py`` is the grader's
-side: it starts the child (inside ``sandbox.py``'s sandbox, under ``limits.py``'s limits, watched
-by ``watchdog.py``), hands it arrays as .npy files, enforces each phase's time limit and reads its
+``child.py`` is a child (``python -m grader.runner.child``) in one of the roles of ``roles/``:
+the builder runs a submission's code and declares its model; the trainer rebuilds that
+declaration and trains it; the verifier loads a trained model and predicts; the pacer keeps the
+training clock. Only the builder ever runs student code. ``supervisor.py`` is the grader's side:
+it starts each child (inside ``sandbox.py``'s sandbox, under its limits, watched by
+``watchdog.py``), hands it arrays as .npy files, enforces each phase's time limit and reads its
 answers as plain data. ``describe_file`` (below) is the one-shot variant used by
 ``grader verify-docs --model``. Everything a child reports is a claim that the grader checks.
 """
@@ -37,7 +39,7 @@ def describe_file(
         runner = Runner(
             Subject.submission(model_file),
             recipe="conv_32_64_64",  # any recipe: nothing is trained
-            training=Training(max_epochs=1, time_limit_s=1.0, backend=backend),
+            training=Training(max_epochs=1, time_limit_s=1.0, backend=backend, trainer="submission"),
             work=Path(scratch),
             limits=Limits(build_s=timeout),
         )

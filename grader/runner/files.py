@@ -31,6 +31,13 @@ def write_array(path: Path, array: np.ndarray) -> None:
         np.save(stream, array, allow_pickle=False)
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` as a new file at ``path``, replacing whatever the child left there."""
+    path.unlink(missing_ok=True)
+    with os.fdopen(os.open(path, CREATE, 0o644), "wb") as stream:
+        stream.write(data)
+
+
 def _open_plain(path: Path, max_bytes: int) -> int:
     try:
         fd = os.open(path, READ)

@@ -1,9 +1,11 @@
 """The grader's side of the runner protocol: start a child, feed it data, time it, stop it.
 
-    with Runner(Subject.submission(model_py), recipe="conv_32_64_64", training=..., work=tmp) as child:
-        built = child.build()
-        trained = child.train(x_train, y_train)
-        scores = child.predict(x_test)
+    with Runner(Subject.submission(model_py), recipe="conv_32_64_64", training=..., work=tmp) as builder:
+        built = builder.build()                       # runs the submission's code
+    with Runner(Subject.declaration(), ...) as trainer:  # runs none of it
+        trainer.rebuild(built.declaration)
+        trained = trainer.train(x_train, y_train)
+        scores = trainer.predict(x_test)
 
 A child that runs no submission code can also pace (``pace``, ``mark``, ``stop_pacing``): train
 the reference beside another child's training, for the training clock (grader/timing.py).
@@ -38,13 +40,15 @@ from grader.backends import child_env
 from grader.device import gpu_memory_mb, gpu_selection
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
-from grader.runner.files import UnsafeFile, read_array, write_array
+from grader.runner.files import UnsafeFile, read_array, write_array, write_file
 from grader.runner.sandbox import Sandbox, choose, limit_resources, runtime_paths
 from grader.runner.watchdog import Watchdog, tree
 from grader.settings import MB, Limits, Training
 from grader.timing import PaceMark
 
 SAVED_MODEL = "model.keras"
+BUILT_MODEL = "built.keras"  # the model as built, saved by a builder that trains itself
+DECLARATION = "declaration.json"
 MAX_MESSAGE_BYTES = 4 << 20
 FREEZE_SWEEPS = 4  # passes over a child's processes to stop them all
 PACE_TIMEOUT_S = 120.0  # to build and trace the pace-setter, or to answer a mark
@@ -69,12 +73,15 @@ class PhaseFailed(RunnerError):
 
 @dataclass(frozen=True)
 class Subject:
-    """What a child runs: a submission's ``model.py`` (from a copy of its folder), a reference, or
-    a trained model saved by another child (loaded with Keras's safe mode; no submission code)."""
+    """What a child runs (grader/runner/roles/): a submission's ``model.py`` (from a copy of its
+    folder) or a reference, built by the builder; a declared model, rebuilt by the grader's trainer;
+    or a trained model saved by another child, loaded by the verifier. Only the first runs
+    submission code."""
 
     label: str
     model_file: Path | None = None
     reference: str | None = None
+    declared: bool = False
 
     @classmethod
     def submission(cls, model_file: Path) -> Subject:
@@ -86,6 +93,11 @@ class Subject:
         return cls(f"reference {name}", reference=name)
 
     @classmethod
+    def declaration(cls) -> Subject:
+        """The model a builder declared, rebuilt and trained on the grader's side (``Runner.rebuild``)."""
+        return cls("grader's trainer", declared=True)
+
+    @classmethod
     def saved_model(cls) -> Subject:
         """The model a submission's child trained, copied in as ``SAVED_MODEL`` before ``build``."""
         return cls("trained model")
@@ -94,6 +106,8 @@ class Subject:
         """The child's subject arguments; a submission's folder is copied into ``work`` first."""
         if self.reference is not None:
             return ("--reference", self.reference)
+        if self.declared:
+            return ("--declared",)
         if self.model_file is None:
             return ("--saved", str(work / SAVED_MODEL))
         copy = work / "submission"
@@ -119,6 +133,7 @@ class Built:
     fit: dict[str, Any]
     notes: tuple[str, ...]
     learning_rate: float | None = None
+    declaration: dict[str, Any] | None = None  # the builder's, under trainer = "grader": a claim to vet
 
 
 @dataclass(frozen=True)
@@ -263,6 +278,8 @@ class Runner:
             str(len(self.cpus or ())),
             "--backend",
             self.training.backend,
+            "--trainer",
+            self.training.trainer,
             *(["--gpu-memory-mb", str(gpu_mb)] if gpu_mb else []),
             *(["--target-accuracy", repr(self.target)] if self.target is not None else []),
             *subject,
@@ -359,9 +376,15 @@ class Runner:
                 learning_rate=None
                 if message.get("learning_rate") is None
                 else float(message["learning_rate"]),
+                declaration=dict(message["declaration"]) if message.get("declaration") is not None else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise self._failed("build", f"the runner's report was malformed ({error}).") from None
+
+    def rebuild(self, declaration: dict[str, Any]) -> Built:
+        """Hand a trainer the model a builder declared, and build it there (the trainer vets it first)."""
+        write_file(self.work / DECLARATION, json.dumps(declaration).encode())
+        return self.build()
 
     def train(
         self,
