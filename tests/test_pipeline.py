@@ -1,7 +1,9 @@
 """Every branch of the grading pipeline, driven by stand-in children in milliseconds.
 
 The stand-ins answer each phase with a value or a ``PhaseFailed``, as a real runner would; the
-real-TensorFlow tests (test_grade.py, test_hostile.py, ...) show the children themselves.
+real-TensorFlow tests (test_grade.py, test_hostile.py, ...) show the children themselves. Unless
+a test says otherwise the assignment trains on the grader's side: the runner declares, the
+trainer rebuilds and trains.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import pytest
 from grader.assignment import Assignment
 from grader.checks import Accuracy, Baseline, LayerShapes, OutputShape, ParameterCount, TrainingTime
 from grader.data import Dataset
+from grader.declaration import REFUSAL
 from grader.leaderboard.board import _board
 from grader.model_facts import LayerFacts, ModelFacts
-from grader.pipeline import Context, PhaseFailure, Progress, execute, results_in_order
+from grader.pipeline import UNTRAINED_MAX, Context, PhaseFailure, Progress, execute, results_in_order
 from grader.report import report_text
 from grader.results import Grade, student_view
-from grader.runner.supervisor import SAVED_MODEL, Built, PhaseFailed, Trained
+from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Trained
 from grader.settings import Limits, Target, Training
 from grader.split import public_mask
 from grader.timing import PaceMark, Timing
@@ -39,6 +42,8 @@ FACTS = ModelFacts(
 )
 OTHER = ModelFacts((LayerFacts("Dense", (None, 10), 7_850),), 7_850, 7_850)
 BUILT = Built(FACTS, "submission", "Adam", "sparse_categorical_crossentropy", "integers", {}, ())
+DECLARATION = {"format": 1, "model": "as the runner declared it"}  # vetted by the real trainer, not here
+DECLARED = replace(BUILT, declaration=DECLARATION)
 REFERENCE = Timing(steps=1000.0, cpu_seconds=20.0, wall_seconds=24.0, noise=0.05)
 BASELINE = Baseline("conv_32_64_64", "mnist_sample", FACTS, 24.0, 0.95, 1, 0.95, 0.95, REFERENCE)
 LABELS = np.arange(100) % 10
@@ -60,6 +65,7 @@ CHECKS = (
 TASK = Assignment(
     "quick", "Quick", "conv_32_64_64", "mnist_sample", Training(1, 60.0), CHECKS, limits=Limits()
 )
+SELF_TRAINED = replace(TASK, training=Training(1, 60.0, trainer="submission"))
 
 
 def right(count: int = 100) -> np.ndarray:
@@ -76,6 +82,7 @@ class Stand:
     on_event: Any = None
     calls: list[str] = field(default_factory=list)
     cpu: float = 0.0
+    declarations: list[dict[str, Any]] = field(default_factory=list)
 
     def _answer(self, phase: str, default: Any) -> Any:
         self.calls.append(phase)
@@ -90,7 +97,14 @@ class Stand:
         self._answer("ready", None)
 
     def build(self) -> Built:
-        return self._answer("build", BUILT)
+        built = self._answer("build", DECLARED)
+        if isinstance(built, Built) and built.declaration is None:  # a builder that trains itself
+            (self.work / BUILT_MODEL).write_bytes(b"a model as built")
+        return built
+
+    def rebuild(self, declaration: dict[str, Any]) -> Built:
+        self.declarations.append(declaration)
+        return self._answer("rebuild", BUILT)
 
     def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Trained:
         trained = self._answer("train", Trained(12.0, 1, {"loss": 0.3}))
@@ -101,6 +115,8 @@ class Stand:
         return trained
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == len(DATA.x_train):  # the probe of a model as built: near chance by default
+            return self._answer("probe", np.eye(10, dtype="float32")[np.ones(len(x), np.int64)])
         return self._answer("predict", right(len(x)))
 
     def cpu_seconds(self) -> float:
@@ -123,35 +139,57 @@ class Stand:
         self.stop()
 
 
+@dataclass
+class Graded:
+    """A stand-in grade: its progress and its children."""
+
+    progress: Progress
+    runner: Stand
+    trainer: Stand | None
+    verifier: Stand
+    others: list[Stand]
+
+
 def run(
     tmp_path: Path,
     task: Assignment = TASK,
     runner: dict[str, Any] | None = None,
     verifier: dict[str, Any] | None = None,
     more: list[dict[str, Any]] | None = None,
-) -> tuple[Progress, Stand, Stand]:
-    """Grade with stand-ins: ``runner`` and ``verifier`` script the two children, ``more`` the
-    runners of further seeds."""
-    for name in ("run", "verify"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    student, checker = Stand(tmp_path / "run", runner or {}), Stand(tmp_path / "verify", verifier or {})
-    others = iter(more or [])
+    trainer: dict[str, Any] | None = None,
+) -> Graded:
+    """Grade with stand-ins: ``runner``, ``trainer`` and ``verifier`` script the children (the
+    trainer only under trainer = "grader"; under "submission" the runner trains), ``more`` the
+    children that train further seeds."""
+    for name in ("run", "train", "verify"):
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+    grader_trains = task.training.trainer == "grader"
+    script = runner or {}
+    if not grader_trains:
+        script = {"build": BUILT, **script}
+    student = Stand(tmp_path / "run", script)
+    trains = Stand(tmp_path / "train", trainer or {}) if grader_trains else None
+    checker = Stand(tmp_path / "verify", verifier or {})
+    scripts, others = iter(more or []), []
 
     def another(seed: int) -> Stand:
         folder = tmp_path / f"run-{seed}"
         folder.mkdir()
-        return Stand(folder, next(others, {}))
+        script = next(scripts, {})
+        others.append(Stand(folder, script if grader_trains else {"build": BUILT, **script}))
+        return others[-1]
 
     context = Context(
         task=task,
         data=DATA,
         runner=student,
+        trainer=trains,
         verifier=checker,
-        another_runner=another,
+        another_trainer=another,
         baseline=lambda: BASELINE,
         display=lambda label: contextlib.nullcontext(lambda event: None),
     )
-    return execute(context), student, checker
+    return Graded(execute(context), student, trains, checker, others)
 
 
 def statuses(progress: Progress) -> dict[str, str]:
@@ -159,30 +197,83 @@ def statuses(progress: Progress) -> dict[str, str]:
 
 
 def test_a_good_model_passes_every_check_on_the_grader_figures(tmp_path):
-    progress, student, checker = run(tmp_path)
+    graded = run(tmp_path)
+    progress, checker = graded.progress, graded.verifier
     assert set(statuses(progress).values()) == {"passed"} and progress.problem is None
     # 21 s of CPU at 0.02 s a pace step is 1,050 steps: 1.05 x the reference's 1,000.
     assert progress.metrics.train_cost == pytest.approx(1.05) and progress.metrics.accuracy == 1.0
     assert progress.metrics.train_seconds == 12.0 and progress.metrics.parameters == 54_170
     assert progress.history == [{"loss": 0.3}]
     assert "pace" in checker.calls and checker.calls.index("pace") < checker.calls.index("build")
-    assert student.calls[-1] == "stop"  # the submission's child is gone before its model is loaded
+    assert (
+        graded.trainer is not None and graded.trainer.calls[-1] == "stop"
+    )  # gone before its model is loaded
+
+
+def test_the_runner_only_declares_and_is_stopped_before_the_trainer_rebuilds(tmp_path):
+    """Nothing the submission's process does after building can reach the score: it is stopped
+    before its declaration is rebuilt, and it never trains or predicts."""
+    graded = run(tmp_path)
+    assert graded.runner.calls == ["build", "stop"]
+    assert graded.trainer is not None and graded.trainer.declarations == [DECLARATION]
+    assert graded.trainer.calls[:3] == ["ready", "rebuild", "train"]
+
+
+def test_the_cheap_checks_judge_the_trainers_model_not_the_runners_word(tmp_path):
+    """A runner that reports a small model but declares a big one is judged on what the trainer
+    rebuilt from the declaration (and the other way round)."""
+    big = replace(BUILT, facts=replace(FACTS, total_params=200_000))
+    graded = run(tmp_path, trainer={"rebuild": big})
+    assert statuses(graded.progress)["Parameter count"] == "failed"
+    assert graded.progress.metrics.parameters == 200_000
+    small_claim = run(tmp_path / "again", runner={"build": replace(DECLARED, facts=big.facts)})
+    assert statuses(small_claim.progress)["Parameter count"] == "passed"
+
+
+def test_a_model_the_grader_will_not_train_says_why_and_trains_nothing(tmp_path):
+    refused = PhaseFailed(
+        "build",
+        f"{REFUSAL}: layer 'lambda' (Lambda): a Lambda layer runs code of your own. See model.py, line 9.",
+        where="model.py, line 40",
+    )
+    for side in ("runner", "trainer"):
+        graded = run(tmp_path / side, **{side: {"build" if side == "runner" else "rebuild": refused}})
+        problem = graded.progress.problem or ""
+        assert problem.startswith("The grader cannot train this model: layer 'lambda' (Lambda)"), problem
+        assert set(statuses(graded.progress).values()) == {"not run"}
+        assert graded.verifier.calls == [] and "train" not in (graded.trainer.calls if graded.trainer else [])
+
+
+def test_a_runner_that_declares_nothing_is_not_trained(tmp_path):
+    graded = run(tmp_path, runner={"build": BUILT})
+    assert graded.progress.problem == (
+        "The model did not build: the runner handed over no declaration of the model."
+    )
+    assert graded.trainer is not None and graded.trainer.declarations == []
+
+
+def test_a_trainer_that_does_not_start_is_the_graders_fault(tmp_path):
+    with pytest.raises(RuntimeError, match="the grader's trainer did not start"):
+        run(tmp_path, trainer={"ready": PhaseFailed("start", "no Keras")})
 
 
 def test_a_model_that_does_not_build_leaves_every_check_not_run(tmp_path):
     failure = PhaseFailed("build", "NameError: x", where="model.py, line 3", log="printed")
-    progress, _, checker = run(tmp_path, runner={"build": failure})
+    graded = run(tmp_path, runner={"build": failure})
+    progress = graded.progress
     assert progress.problem == "The model did not build: NameError: x (model.py, line 3)"
     assert progress.log == "printed" and set(statuses(progress).values()) == {"not run"}
     assert progress.results[CHECKS[0]].message == "Not run: the model did not build (see above)."
-    assert checker.calls == []
+    assert (
+        graded.verifier.calls == [] and graded.trainer is not None and "rebuild" not in graded.trainer.calls
+    )
 
 
 def test_a_failed_gating_check_skips_training(tmp_path):
-    progress, student, _ = run(
-        tmp_path, runner={"build": replace(BUILT, facts=replace(FACTS, total_params=200_000))}
-    )
-    assert statuses(progress)["Parameter count"] == "failed" and "train" not in student.calls
+    graded = run(tmp_path, trainer={"rebuild": replace(BUILT, facts=replace(FACTS, total_params=200_000))})
+    progress = graded.progress
+    assert graded.trainer is not None
+    assert statuses(progress)["Parameter count"] == "failed" and "train" not in graded.trainer.calls
     assert (
         progress.results[CHECKS[4]].message == "Not run: training was skipped because Parameter count failed."
     )
@@ -191,7 +282,7 @@ def test_a_failed_gating_check_skips_training(tmp_path):
 def test_an_assignment_may_train_despite_a_failed_gate(tmp_path):
     task = replace(TASK, train_despite_failures=True)
     big = replace(BUILT, facts=replace(FACTS, total_params=200_000))
-    progress, _, _ = run(tmp_path, task, runner={"build": big}, verifier={"build": big})
+    progress = run(tmp_path, task, trainer={"rebuild": big}, verifier={"build": big}).progress
     assert (
         statuses(progress)["Parameter count"] == "failed" and statuses(progress)["Test accuracy"] == "passed"
     )
@@ -199,17 +290,17 @@ def test_an_assignment_may_train_despite_a_failed_gate(tmp_path):
 
 def test_without_training_checks_nothing_trains(tmp_path):
     task = replace(TASK, checks=CHECKS[:2])
-    progress, student, checker = run(tmp_path, task)
-    assert (
-        set(statuses(progress).values()) == {"passed"} and "train" not in student.calls and not checker.calls
-    )
+    graded = run(tmp_path, task)
+    assert graded.trainer is not None
+    assert set(statuses(graded.progress).values()) == {"passed"}
+    assert "train" not in graded.trainer.calls and not graded.verifier.calls
 
 
 def test_training_stopped_at_its_time_limit_fails_the_time_check(tmp_path):
     stopped = PhaseFailed(
         "train", "stopped after 60 s while training", limit="training.time_limit_s", log="x"
     )
-    progress, _, _ = run(tmp_path, runner={"train": stopped})
+    progress = run(tmp_path, trainer={"train": stopped}).progress
     assert (
         statuses(progress)["Training time"] == "failed" and statuses(progress)["Test accuracy"] == "not run"
     )
@@ -217,9 +308,9 @@ def test_training_stopped_at_its_time_limit_fails_the_time_check(tmp_path):
 
 
 def test_training_that_crashes_leaves_the_training_checks_not_run(tmp_path):
-    progress, _, _ = run(
-        tmp_path, runner={"train": PhaseFailed("train", "the process was killed by SIGKILL")}
-    )
+    progress = run(
+        tmp_path, trainer={"train": PhaseFailed("train", "the process was killed by SIGKILL")}
+    ).progress
     assert statuses(progress)["Training time"] == statuses(progress)["Test accuracy"] == "not run"
     assert statuses(progress)["Parameter count"] == "passed"
 
@@ -233,7 +324,7 @@ def test_a_trained_model_the_verifier_cannot_load_is_not_scored(tmp_path):
     refused = PhaseFailed(
         "build", "the trained model cannot be loaded without running the submission's own code"
     )
-    progress, _, _ = run(tmp_path, verifier={"build": refused})
+    progress = run(tmp_path, verifier={"build": refused}).progress
     assert progress.problem.startswith(
         "The trained model could not be checked: the trained model cannot be loaded"
     )
@@ -241,7 +332,7 @@ def test_a_trained_model_the_verifier_cannot_load_is_not_scored(tmp_path):
 
 
 def test_a_trained_model_that_is_not_the_one_built_is_judged_as_trained(tmp_path):
-    progress, _, _ = run(tmp_path, verifier={"build": replace(BUILT, facts=OTHER)})
+    progress = run(tmp_path, SELF_TRAINED, verifier={"build": [BUILT, replace(BUILT, facts=OTHER)]}).progress
     assert (
         "The trained model (7,850 parameters) is not the model build_model() reported (54,170"
         in progress.problem
@@ -251,9 +342,9 @@ def test_a_trained_model_that_is_not_the_one_built_is_judged_as_trained(tmp_path
 
 
 def test_failed_predictions_leave_accuracy_not_run_but_time_scored(tmp_path):
-    progress, _, _ = run(
+    progress = run(
         tmp_path, verifier={"predict": PhaseFailed("predict", "stopped after 300 s", log="y")}
-    )
+    ).progress
     assert progress.problem == "Predicting on the test images failed: stopped after 300 s"
     assert (
         statuses(progress)["Test accuracy"] == "not run" and statuses(progress)["Training time"] == "passed"
@@ -261,14 +352,14 @@ def test_failed_predictions_leave_accuracy_not_run_but_time_scored(tmp_path):
 
 
 def test_predictions_of_the_wrong_shape_are_not_scored(tmp_path):
-    progress, _, _ = run(tmp_path, verifier={"predict": np.zeros((100, 7), "float32")})
+    progress = run(tmp_path, verifier={"predict": np.zeros((100, 7), "float32")}).progress
     assert "expected (100, 10)" in progress.problem and statuses(progress)["Test accuracy"] == "not run"
 
 
 def test_nan_predictions_count_as_wrong_and_say_so(tmp_path):
     scores = right()
     scores[:20] = np.nan
-    progress, _, _ = run(tmp_path, verifier={"predict": scores})
+    progress = run(tmp_path, verifier={"predict": scores}).progress
     public = int(public_mask(len(scores))[:20].sum())  # the student is told of the public part's only
     assert progress.problem == (
         f"{public} of the model's predictions on the public part of the test set were NaN or infinite "
@@ -280,31 +371,76 @@ def test_nan_predictions_count_as_wrong_and_say_so(tmp_path):
 
 
 def test_a_loss_that_became_nan_gets_a_note(tmp_path):
-    progress, _, _ = run(tmp_path, runner={"train": Trained(3.0, 1, {"loss": float("nan")})})
+    progress = run(tmp_path, trainer={"train": Trained(3.0, 1, {"loss": float("nan")})}).progress
     assert any("The training loss became NaN" in note for note in progress.notes)
 
 
 def test_a_costly_training_fails_the_time_check_on_the_clock_not_the_wall(tmp_path):
     """2,000 pace steps of CPU against the reference's 1,000 fails 1.5 x, whatever the wall time."""
-    progress, _, _ = run(tmp_path, runner={"train": Trained(5.0, 1, {}), "train_cpu": 40.0})
+    progress = run(tmp_path, trainer={"train": Trained(5.0, 1, {}), "train_cpu": 40.0}).progress
     assert statuses(progress)["Training time"] == "failed"
     assert progress.results[CHECKS[3]].message.startswith("Training cost 2.00 x the reference's")
+
+
+# -- trainer = "submission": the runner trains itself, after the model as built is probed ------
+def test_a_self_trained_model_trains_in_the_runner_after_a_probe_near_chance(tmp_path):
+    graded = run(tmp_path, SELF_TRAINED)
+    assert graded.trainer is None and set(statuses(graded.progress).values()) == {"passed"}
+    assert graded.runner.calls[:3] == ["build", "train", "stop"]
+    assert graded.verifier.calls[:3] == ["ready", "build", "probe"]  # the model as built, scored
+    assert any("Before training, the model as built scored 0.0%" in note for note in graded.progress.notes)
+
+
+def test_a_model_that_arrived_trained_fails_the_accuracy_check_and_is_not_trained(tmp_path):
+    trained_already = np.eye(10, dtype="float32")[DATA.y_train]  # every training image right
+    graded = run(tmp_path, SELF_TRAINED, verifier={"probe": trained_already})
+    progress = graded.progress
+    accuracy = progress.results[CHECKS[4]]
+    assert accuracy.status == "failed" and accuracy.message.startswith(
+        "The model arrived trained: as build_model() returned it, before any training, it scored 100.0%"
+    )
+    assert f"at most {UNTRAINED_MAX:.0%} is accepted" in accuracy.message
+    assert statuses(progress)["Training time"] == "not run" and "train" not in graded.runner.calls
+
+
+def test_a_model_as_built_that_cannot_be_checked_fails_the_accuracy_check(tmp_path):
+    unloadable = PhaseFailed(
+        "build", "the trained model cannot be loaded without running the submission's own code"
+    )
+    progress = run(tmp_path, SELF_TRAINED, verifier={"build": unloadable}).progress
+    assert progress.results[CHECKS[4]].message.startswith(
+        "The model as built could not be checked before training"
+    )
 
 
 TARGET = replace(TASK, target=Target(0.9, 0.1, (1, 2, 3)))
 
 
 def test_time_to_target_runs_every_seed_and_scores_their_aggregate(tmp_path):
-    progress, _, checker = run(tmp_path, TARGET, more=[{"train_cpu": 30.0}, {"train_cpu": 10.0}])
+    graded = run(tmp_path, TARGET, more=[{"train_cpu": 30.0}, {"train_cpu": 10.0}])
+    progress = graded.progress
     assert [run.seed for run in progress.runs] == [1, 2, 3] and all(run.reached for run in progress.runs)
     # 21, 30 and 10 s of CPU: MLPerf drops the fastest and slowest, leaving 21 s = 1,050 steps.
     assert progress.metrics.train_cost == pytest.approx(1.05)
-    assert checker.calls.count("pace") == 3 and statuses(progress)["Training time"] == "passed"
+    assert graded.verifier.calls.count("pace") == 3 and statuses(progress)["Training time"] == "passed"
+
+
+def test_every_seed_trains_the_one_declared_model_afresh(tmp_path):
+    """Under trainer = "grader" the submission's code runs once: each further seed's trainer
+    rebuilds the same declaration, so a build_model() that depends on the seed cannot differ."""
+    graded = run(tmp_path, TARGET, more=[{}, {}])
+    assert graded.runner.calls.count("build") == 1
+    assert [other.declarations for other in graded.others] == [[DECLARATION], [DECLARATION]]
+    assert all("build" not in other.calls for other in graded.others)
+    under_submission = run(tmp_path / "self", replace(TARGET, training=SELF_TRAINED.training), more=[{}, {}])
+    assert all(other.calls[0] == "build" for other in under_submission.others)  # its code runs again
 
 
 def test_a_seed_that_misses_the_target_fails_the_time_check_and_stops_the_rest(tmp_path):
     low = np.eye(10, dtype="float32")[np.ones(20, np.int64)]  # every held-out image "a 1": none right
-    progress, _, _ = run(tmp_path, TARGET, verifier={"predict": [right(100), right(20), low]}, more=[{}, {}])
+    progress = run(
+        tmp_path, TARGET, verifier={"predict": [right(100), right(20), low]}, more=[{}, {}]
+    ).progress
     assert [run.seed for run in progress.runs] == [1, 2] and not progress.runs[1].reached
     assert progress.results[CHECKS[3]].message.startswith("Seed 2 did not reach 90.00%")
     assert (
@@ -313,9 +449,9 @@ def test_a_seed_that_misses_the_target_fails_the_time_check_and_stops_the_rest(t
 
 
 def test_a_seed_that_builds_another_model_does_not_count(tmp_path):
-    progress, _, _ = run(
+    progress = run(
         tmp_path, TARGET, verifier={"build": [BUILT, replace(BUILT, facts=OTHER)]}, more=[{}]
-    )
+    ).progress
     assert progress.results[CHECKS[3]].message == "Seed 2 trained a different model than seed 1."
 
 
@@ -332,8 +468,9 @@ def test_a_phase_failure_settles_its_checks_and_leaves_the_rest_not_run(tmp_path
         task=TASK,
         data=DATA,
         runner=Stand(tmp_path / "run"),
+        trainer=None,
         verifier=Stand(tmp_path / "verify"),
-        another_runner=lambda seed: Stand(tmp_path),
+        another_trainer=lambda seed: Stand(tmp_path),
         baseline=lambda: BASELINE,
         display=lambda label: contextlib.nullcontext(lambda event: None),
     )
@@ -345,7 +482,7 @@ def test_a_phase_failure_settles_its_checks_and_leaves_the_rest_not_run(tmp_path
 def grade_of(tmp_path: Path, scores: np.ndarray, name: str) -> Grade:
     folder = tmp_path / name
     folder.mkdir()
-    progress, _, _ = run(folder, verifier={"predict": scores})
+    progress = run(folder, verifier={"predict": scores}).progress
     return Grade(
         "student", "student", TASK.name, TASK.title, TASK.dataset, results_in_order(TASK, progress), 30.0,
         metrics=progress.metrics, problem=progress.problem, notes=tuple(progress.notes),
