@@ -298,7 +298,7 @@ class _Walk:
             if key not in STRUCTURAL and (count := _numbers(item)) > limit:
                 kind = "an initializer's argument" if name in INITIALIZERS else "one argument"
                 raise Refused(
-                    f"{inner}, argument {key!r} ({name}) holds {count:,} numbers; {kind} may hold at "
+                    f"{inner}: the {name}'s {key!r} holds {count:,} numbers; {kind} may hold at "
                     f"most {limit}: weights cannot travel in a model's configuration, the grader "
                     "initialises every weight itself.",
                     name=name,
