@@ -209,7 +209,8 @@ def test_a_model_that_does_not_build_gets_its_own_error(graded, tmp_path, source
 
 def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tmp_path, monkeypatch):
     """The verifier starts only once the model is built and checked: a broken submission's grade
-    pays for one Keras start, not two."""
+    pays for no third Keras start (the grader's trainer starts beside the runner, so that their
+    start-ups overlap, and is stopped with it)."""
     from grader.runner.supervisor import Runner
 
     started: list[str] = []
@@ -223,7 +224,7 @@ def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tm
     folder = write_submission(tmp_path / "student", "def build_model():\n    return 1 // 0\n")
     result = grade(folder, assignment=CLASS_ASSIGNMENT, backend=BACKEND, cache_root=grading_cache)
     assert result.problem.startswith("The model did not build: ZeroDivisionError")
-    assert started == ["student"]
+    assert started == ["grader's trainer", "student"]
 
 
 def test_a_folder_without_model_py_scores_zero_with_a_reason(graded, tmp_path):

@@ -2,12 +2,20 @@
 
 Every attempt must end as a failed grade with a message its author understands, and leave the
 grader, the files around it and the process table as they were. The corpus's assignment
-(tests/hostile/assignment.toml) sets every limit low so each one trips in seconds.
+(tests/hostile/assignment.toml) sets every limit low so each one trips in seconds; it lets the
+submission train itself, and the corpus is graded again with the grader training.
+
+The attempts at unearned weights (weights fitted offline on MNIST's public test labels, shipped,
+embedded, in a configuration, swapped in, saved by a patched ``save``, or trained in
+``build_model()``) are graded under both trainers: with the grader training, none may score more
+than its architecture earns trained honestly (the same linear classifier, ``honest_linear``); with
+the submission training, each is caught, or the README's security model names it.
 """
 
 from __future__ import annotations
 
 import ast
+import base64
 import compileall
 import contextlib
 import hashlib
@@ -31,8 +39,11 @@ from grader.results import Grade
 from grader.runner.sandbox import SandboxError, choose
 from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS
 
+pytestmark = pytest.mark.spread  # independent grades: any free worker takes the next
+
 HOSTILE = Path(__file__).parent / "hostile"
 ASSIGNMENT = HOSTILE / "assignment.toml"
+README = (Path(__file__).parent.parent / "README.md").read_text()
 LINGERING = ("grader.runner.child", "sleep 3141", "sleep 317")  # durations no one else uses
 
 
@@ -108,17 +119,19 @@ def attempt(
     surroundings: Surroundings,
     files: dict[str, bytes] | None = None,
     sandbox: str = "auto",
+    trainer: str = "submission",
+    must_fail: bool = True,
     **limits: float,
 ) -> tuple[Grade, str]:
-    """Grade a copy of the corpus's ``name`` (plus ``files``) under the corpus assignment and
-    ``sandbox``, with ``limits`` overriding its own; check what must hold for every attempt;
-    return the grade and all its messages."""
+    """Grade a copy of the corpus's ``name`` (plus ``files``) under the corpus assignment,
+    ``sandbox`` and ``trainer``, with ``limits`` overriding its own; check what must hold for
+    every attempt (with ``must_fail``, that it loses points); return the grade and its messages."""
     folder = tmp_path / name
     shutil.copytree(HOSTILE / name, folder)
     (folder / "targets.txt").write_text("\n".join(str(path) for path in surroundings.targets))
     for file_name, content in (files or {}).items():
         (folder / file_name).write_bytes(content)
-    spec = ASSIGNMENT.read_text()
+    spec = ASSIGNMENT.read_text().replace('trainer = "submission"', f'trainer = "{trainer}"')
     for key, value in limits.items():
         spec = "\n".join(
             f"{key} = {value}" if line.startswith(f"{key} =") else line for line in spec.splitlines()
@@ -139,7 +152,9 @@ def attempt(
         shutil.rmtree(scratch, ignore_errors=True)
 
     messages = " ".join([result.problem or "", *(check.message for check in result.checks)])
-    assert result.score < result.possible, messages
+    assert result.trainer == trainer
+    if must_fail:
+        assert result.score < result.possible, messages
     assert digests(folder) == submitted, "the submission folder changed"
     assert surroundings.unchanged(), "a file outside the scratch changed"
     deadline = time.monotonic() + 5
@@ -178,6 +193,33 @@ CASES = {
 def test_each_attempt_fails_with_a_clear_message_and_harms_nothing(name, tmp_path, surroundings):
     _, messages = attempt(name, tmp_path, surroundings)
     assert CASES[name] in messages
+
+
+# With the grader training, the runner only builds: what it does at build time is stopped as
+# before, its own callbacks are refused before any training, and what it would do while training
+# or saving never runs (symlink_swap plants its links where the grader no longer reads or writes).
+GRADER_TRAINS = {
+    **{name: CASES[name] for name in CASES if name not in ("symlink_swap", "forge_trained", "forge_facts")},
+    "forge_facts": "The model has 795,010 parameters, 295,010 over the budget of 500,000.",
+    "forge_trained": "The grader cannot train this model: the callback Forge is a callback of your own",
+    "exit_during_training": "The grader cannot train this model: the callback Leave is a callback of your own",
+    "kill_itself": "The grader cannot train this model: the callback Vanish is a callback of your own",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADER_TRAINS))
+def test_each_attempt_fails_as_clearly_when_the_grader_trains(name, tmp_path, surroundings):
+    _, messages = attempt(name, tmp_path, surroundings, trainer="grader")
+    assert GRADER_TRAINS[name] in messages
+
+
+def test_links_planted_by_a_builder_touch_nothing_when_the_grader_trains(tmp_path, surroundings):
+    """symlink_swap's links lie in the builder's scratch, where the grader reads and writes nothing
+    when it trains: the grade is the honest one of its linear model, and every file is untouched."""
+    result, messages = attempt("symlink_swap", tmp_path, surroundings, trainer="grader", must_fail=False)
+    assert result.problem is None and result.metrics.accuracy is not None and result.metrics.accuracy > 0.5, (
+        messages
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -295,3 +337,117 @@ def test_a_hostile_submission_between_two_others_changes_neither(
             (c.name, c.status, c.score) for c in before.checks
         ]
         assert after.metrics.accuracy == before.metrics.accuracy
+
+
+# -- unearned weights -------------------------------------------------------------------------------
+WEIGHT_ATTEMPTS = (
+    "offline_weights",
+    "weights_in_source",
+    "constant_initializer",
+    "own_initializer",
+    "swap_at_end",
+    "patched_save",
+    "trains_in_build",
+    "forge_declaration",
+)
+REFUSED_WHEN_THE_GRADER_TRAINS = {
+    "constant_initializer": "the Constant's 'value' holds 7,840 numbers",
+    "own_initializer": "Remembered",
+    "swap_at_end": "the callback Swap is a callback of your own",
+    "forge_declaration": "the Constant's 'value' holds 7,840 numbers",
+}
+CAUGHT_WHEN_THE_SUBMISSION_TRAINS = {
+    "offline_weights": "The model arrived trained: as build_model() returned it, before any training",
+    "weights_in_source": "The model arrived trained",
+    "constant_initializer": "The model arrived trained",
+    "own_initializer": "The model as built could not be checked before training",
+    "trains_in_build": "The model arrived trained",
+}
+# What the self-trained path cannot see: weights that arrive after training began. The README's
+# security model names both; the grade says the submission trained itself.
+NOT_CAUGHT_WHEN_THE_SUBMISSION_TRAINS = {
+    "swap_at_end": "swapped in by a callback",
+    "patched_save": "a patched `save`",
+}
+
+
+@pytest.fixture(scope="module")
+def offline(sample) -> dict[str, object]:
+    """honest_linear's classifier fitted offline on the sample's public test labels (as anyone can
+    fit one on MNIST's), with the accuracy those weights reach there, and the public test set."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x = sample.x_test.reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    model.fit(x, np.eye(10, dtype="float32")[sample.y_test], batch_size=64, epochs=60, verbose=0)
+    kernel, bias = (np.asarray(w) for w in model.get_weights())
+    weights, public = io.BytesIO(), io.BytesIO()
+    np.savez(weights, kernel=kernel, bias=bias)
+    np.savez(public, x=sample.x_test, y=sample.y_test)
+    reached = float(np.mean(np.argmax(model.predict(x, verbose=0), axis=1) == sample.y_test))
+    return {"offline.npz": weights.getvalue(), "public_test.npz": public.getvalue(), "accuracy": reached}
+
+
+def weight_files(name: str, offline: dict[str, object]) -> dict[str, bytes]:
+    files = {key: value for key, value in offline.items() if isinstance(value, bytes)}
+    if name == "weights_in_source":
+        source = (HOSTILE / name / "model.py").read_text()
+        embedded = base64.b64encode(files["offline.npz"]).decode()
+        files["model.py"] = source.replace('WEIGHTS = ""', f'WEIGHTS = "{embedded}"').encode()
+    return files
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory, offline) -> Grade:
+    """The linear classifier every attempt uses, trained honestly by the grader."""
+    root = tmp_path_factory.mktemp("honest")
+    result, messages = attempt(
+        "honest_linear", root, Surroundings(root / "outside"), trainer="grader", must_fail=False
+    )
+    assert result.score == result.possible and result.metrics.public_accuracy is not None, messages
+    # The attempts are worth making: the offline weights score far above what the grader's epoch earns.
+    assert float(offline["accuracy"]) > result.metrics.public_accuracy + 0.03  # type: ignore[arg-type]
+    return result
+
+
+@pytest.mark.parametrize("name", WEIGHT_ATTEMPTS)
+def test_no_unearned_weights_are_scored_when_the_grader_trains(name, tmp_path, surroundings, offline, honest):
+    """Each attempt either trains as exactly the model its architecture is (the same accuracy as
+    honest_linear's, image for image) or is refused before any training, saying why."""
+    files = weight_files(name, offline)
+    result, messages = attempt(name, tmp_path, surroundings, files, trainer="grader", must_fail=False)
+    if name in REFUSED_WHEN_THE_GRADER_TRAINS:
+        assert REFUSED_WHEN_THE_GRADER_TRAINS[name] in messages
+        assert result.problem is not None and result.problem.startswith("The grader cannot train this model")
+        assert result.metrics.accuracy is None
+    else:
+        assert result.problem is None, messages
+        assert result.metrics.accuracy == honest.metrics.accuracy
+        assert result.metrics.public_accuracy == honest.metrics.public_accuracy
+
+
+@pytest.mark.parametrize("name", sorted(CAUGHT_WHEN_THE_SUBMISSION_TRAINS))
+def test_a_model_that_arrives_trained_is_caught_when_the_submission_trains(
+    name, tmp_path, surroundings, offline
+):
+    result, messages = attempt(name, tmp_path, surroundings, weight_files(name, offline))
+    assert CAUGHT_WHEN_THE_SUBMISSION_TRAINS[name] in messages
+    accuracy = next(check for check in result.checks if check.name == "Test accuracy")
+    assert accuracy.status == "failed" and accuracy.score == 0
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CAUGHT_WHEN_THE_SUBMISSION_TRAINS))
+def test_what_a_self_trained_submission_gets_past_is_said_in_the_readme(
+    name, tmp_path, surroundings, offline, honest
+):
+    """Measured, not assumed: weights that arrive after training began do score above what the
+    model earned, the grade says the submission trained itself, and the README says so plainly."""
+    result, _ = attempt(name, tmp_path, surroundings, weight_files(name, offline), must_fail=False)
+    assert result.trained_by.startswith("the submission's own code")
+    assert result.metrics.public_accuracy is not None and honest.metrics.public_accuracy is not None
+    assert result.metrics.public_accuracy > honest.metrics.public_accuracy + 0.03
+    assert NOT_CAUGHT_WHEN_THE_SUBMISSION_TRAINS[name] in README

@@ -108,3 +108,18 @@ def test_one_epoch_on_the_mnist_sample_learns(name, sample):
     model.fit(x_train, y_train, batch_size=module.RECIPE.batch_size, epochs=1, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)[:2]
     assert accuracy >= ONE_EPOCH_MINIMUM[name], f"{name}: {accuracy:.4f} after one epoch"
+
+
+@pytest.mark.parametrize("name", list(reference.REFERENCES))
+def test_a_fresh_reference_scores_near_chance_before_training(name, sample):
+    """What the probe of a self-trained submission (grader.pipeline.probe) relies on: freshly
+    built, every reference scores well under ``UNTRAINED_MAX`` on the probe's training images
+    (3.9% to 16.1% over seeds 1 to 10 on TensorFlow 2.21)."""
+    from grader.pipeline import PROBE_IMAGES, UNTRAINED_MAX
+    from grader.scoring import accuracy
+
+    x = sample.x_train[-PROBE_IMAGES:].reshape(-1, 28, 28, 1).astype("float32") / 255.0
+    for seed in (1, 2, 3):
+        keras.utils.set_random_seed(seed)
+        scores = reference.load(name).build_model().predict(x, batch_size=256, verbose=0)
+        assert accuracy(np.asarray(scores, "float32"), sample.y_train[-PROBE_IMAGES:]) <= UNTRAINED_MAX - 0.1

@@ -128,11 +128,15 @@ def test_a_model_that_never_reaches_the_target_fails_the_time_check(grading_cach
     assert len(result.history) == 4
 
 
-def test_a_run_that_builds_another_model_does_not_count(grading_cache):
+def test_every_seed_trains_the_one_model_declared(grading_cache):
+    """seed_dependent builds a wider network for some seeds than for others. With the grader
+    training, its build_model() runs once: every seed trains that one declaration afresh, so no
+    run can be another model. (With the submission training itself, each seed builds again and a
+    run that builds another model does not count: tests/test_pipeline.py.)"""
     result, timing = _graded(FIXTURES / "submissions" / "seed_dependent", grading_cache)
-    assert timing.status == "failed" and timing.message == "Seed 2 trained a different model than seed 1."
     runs = result.time_to_accuracy["runs"]
-    assert [run["seed"] for run in runs] == [1, 2] and runs[0]["reached"] and not runs[1]["reached"]
+    assert [run["seed"] for run in runs] == [1, 2, 3] and all(run["reached"] for run in runs), timing.message
+    assert "different model" not in timing.message and result.trainer == "grader"
 
 
 def test_a_target_the_reference_cannot_reach_refuses_the_assignment(sample, tmp_path):

@@ -1,7 +1,9 @@
 """The class's gradebook: one CSV row per student, one column per check, and the same as a
 rich table. Built from the stored ``results.json`` files, so it always agrees with them. Each
 student's rank within their assignment follows grader/ranking.py: whole-test accuracy, then
-parameters, then training cost, with costs within their noise tied."""
+parameters, then training cost, with costs within their noise tied. The ``trainer`` column says
+who trained each model; models the grader trained and models that trained themselves are ranked
+apart."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from grader.ranking import Standing, ranks
 from grader.results import Grade, read_results
 
 GRADEBOOK_FILE = "gradebook.csv"
-LEADING = ("student", "display_name", "assignment", "score", "possible", "rank")
+LEADING = ("student", "display_name", "assignment", "trainer", "score", "possible", "rank")
 TRAILING = (
     "accuracy",
     "public_accuracy",
@@ -56,6 +58,7 @@ def rows(stored: dict[str, Grade | None]) -> tuple[list[str], list[dict[str, Any
         row |= {
             "display_name": grade.display_name,
             "assignment": grade.assignment,
+            "trainer": grade.trainer,
             "score": grade.score,
             "possible": grade.possible,
             "problem": grade.problem or "",
@@ -63,8 +66,8 @@ def rows(stored: dict[str, Grade | None]) -> tuple[list[str], list[dict[str, Any
         row |= {check.name: check.score for check in grade.checks if check.max_score}
         row |= {key: getattr(grade.metrics, key) for key in TRAILING[:-1]}
         table.append(row)
-    for assignment in {row.get("assignment") for row in table if row.get("assignment")}:
-        members = [row for row in table if row.get("assignment") == assignment]
+    for group in {(row.get("assignment"), row.get("trainer")) for row in table if row.get("assignment")}:
+        members = [row for row in table if (row.get("assignment"), row.get("trainer")) == group]
         standings = [
             Standing(row["accuracy"], row["parameters"], row["train_cost"], row["train_noise"] or 0.0)
             for row in members

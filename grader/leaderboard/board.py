@@ -1,4 +1,8 @@
-"""Ranked boards from stored results: one per assignment, Kaggle's public/private rule.
+"""Ranked boards from stored results: one per assignment and trainer, Kaggle's public/private rule.
+
+Models the grader trained and models that trained themselves (``training.trainer``) never share a
+board: a class whose assignment changed trainer gets one board for each, the self-trained one
+titled so.
 
 Before the deadline only the public part of the test set counts and the private figures are
 left out entirely; from the deadline on the private part decides. Ties break on fewer
@@ -51,12 +55,19 @@ class Board:
     title: str
     phase: Phase
     entries: tuple[Entry, ...]
+    trainer: str = ""  # who trained every model on it (grader.results.TRAINED_BY)
+
+    @property
+    def slug(self) -> str:
+        """The board's name in file names and anchors: its assignment's, marked when self-trained."""
+        return self.assignment + ("-self-trained" if self.trainer == "submission" else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "assignment": self.assignment,
             "title": self.title,
             "phase": self.phase,
+            "trainer": self.trainer,
             "ranked_by": "private accuracy" if self.phase == "final" else "public accuracy",
             "entries": [entry.to_dict(self.phase) for entry in self.entries],
         }
@@ -70,16 +81,18 @@ def build_boards(results_dir: Path, *, deadline: datetime | None, now: datetime)
     """Boards for every assignment found in ``results_dir`` (a class's output folder); its
     pseudonym key (grader/leaderboard/names.py) is made there on first use."""
     phase = phase_at(deadline, now)
-    by_assignment: dict[str, list[Grade]] = {}
+    by_assignment: dict[tuple[str, str], list[Grade]] = {}
     for folder in sorted(p for p in results_dir.iterdir() if p.is_dir()):
         grade = read_results(folder)
         if grade is not None and grade.assignment:
-            by_assignment.setdefault(grade.assignment, []).append(grade)
+            by_assignment.setdefault((grade.assignment, grade.trainer), []).append(grade)
     key = pseudonym_key(results_dir) if by_assignment else b""
-    return [_board(name, grades, phase, key) for name, grades in sorted(by_assignment.items())]
+    return [
+        _board(name, grades, phase, key, trainer) for (name, trainer), grades in sorted(by_assignment.items())
+    ]
 
 
-def _board(assignment: str, grades: list[Grade], phase: Phase, key: bytes) -> Board:
+def _board(assignment: str, grades: list[Grade], phase: Phase, key: bytes, trainer: str = "") -> Board:
     entries = [
         _entry(grade, phase, name) for grade, name in zip(grades, public_names(grades, key), strict=True)
     ]
@@ -89,7 +102,9 @@ def _board(assignment: str, grades: list[Grade], phase: Phase, key: bytes) -> Bo
     entries += [_baseline_entry(figures, phase) for figures in baselines.values()]
     ranked = sorted(entries, key=lambda entry: order(_standing(entry)))
     title = next((grade.title for grade in grades if grade.title), assignment)
-    return Board(assignment, title, phase, tuple(ranked))
+    if trainer == "submission":
+        title += " (each model trained by its own submission)"
+    return Board(assignment, title, phase, tuple(ranked), trainer)
 
 
 def _standing(entry: Entry) -> Standing:

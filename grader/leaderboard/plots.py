@@ -57,7 +57,7 @@ def draw(board: Board, folder: Path) -> dict[str, str]:
         axes.set_title(board.title, fontsize=10)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
-        name = f"{file_stem(board.assignment)}-accuracy-vs-parameters.png"
+        name = f"{file_stem(board.slug)}-accuracy-vs-parameters.png"
         figure.tight_layout()
         figure.savefig(folder / name)
         plt.close(figure)
@@ -73,7 +73,7 @@ def draw(board: Board, folder: Path) -> dict[str, str]:
         axes.set_title(board.title, fontsize=10)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, ncol=2)
-        name = f"{file_stem(board.assignment)}-training-curves.png"
+        name = f"{file_stem(board.slug)}-training-curves.png"
         figure.tight_layout()
         figure.savefig(folder / name)
         plt.close(figure)

@@ -70,7 +70,7 @@ def write_site(
 ) -> Path:
     """Write the site for ``boards`` into ``out``; returns the path of ``index.html``."""
     out.mkdir(parents=True, exist_ok=True)
-    plots = {board.assignment: draw(board, out / "plots") for board in boards}
+    plots = {board.slug: draw(board, out / "plots") for board in boards}
     phase = boards[0].phase if boards else "public"
     found = {
         "title": title,
@@ -84,7 +84,7 @@ def write_site(
     page = PAGE.format(
         title=html.escape(title),
         phase=html.escape(_phase_text(phase, deadline)),
-        sections="\n".join(_section(board, plots[board.assignment]) for board in boards)
+        sections="\n".join(_section(board, plots[board.slug]) for board in boards)
         or "<p>No graded submissions yet.</p>",
         generated=html.escape(now.isoformat(timespec="seconds")),
     )
@@ -150,7 +150,7 @@ def _section(board: Board, plots: dict[str, str]) -> str:
         for caption, name in plots.items()
     )
     return (
-        f'<section id="{html.escape(board.assignment, quote=True)}">'
+        f'<section id="{html.escape(board.slug, quote=True)}">'
         f"<h2>{html.escape(board.title)}</h2>"
         f'<table class="board"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
         f"{figures}</section>"
