@@ -11,11 +11,16 @@ TARGETS = (pathlib.Path(__file__).parent / "targets.txt").read_text().split()
 HOME = os.environ["HOME"]
 
 
+_save = keras.Model.save
+
+
 def plant(self, filepath, *args, **kwargs):
+    if not str(filepath).endswith("model.keras"):  # the model as built is saved as it is
+        return _save(self, filepath, *args, **kwargs)
     os.symlink(TARGETS[2], filepath)
 
 
-keras.Model.save = plant  # the runner's own save plants the third link
+keras.Model.save = plant  # the runner's own save of the trained model plants the third link
 
 
 def build_model():
