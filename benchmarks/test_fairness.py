@@ -162,3 +162,55 @@ def test_fairness(benchmark, tmp_path):
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     monkeypatch.setenv("GRADER_OFFLINE", "1")
+
+
+@pytest.mark.parametrize("trainer", ["grader", "submission"])
+def test_identical_copies_share_a_rank(benchmark, tmp_path, trainer):
+    """Identical code, identical rank: alice and four byte-identical copies of her folder graded
+    as a class of five, two at a time, on the shipped tutorial 000 assignment, under each trainer.
+    Every copy must get her accuracy to the image and share her rank in the gradebook, and the
+    spread of their measured costs must lie within the noise each grade claims for its own."""
+    from grader.batch.gradebook import rows, stored_grades
+
+    spec = load_assignment("conv_32_64_64").path
+    assert spec is not None
+    assignment = tmp_path / "conv_32_64_64.toml"
+    assignment.write_text(
+        spec.read_text().replace(
+            "[training]\n", f'[training]\ntrainer = "{trainer}"\nbackend = "{BACKEND}"\n', 1
+        )
+    )
+    task = load_assignment(assignment)
+    calibrate(task, load_dataset(task.dataset))  # before the clock starts, as a class would have it
+    folder = tmp_path / "class"
+    names = ["alice", *(f"alice_copy_{index}" for index in range(1, 5))]
+    for name in names:
+        shutil.copytree(SUBMISSIONS["alice"], folder / name)
+        (folder / name / "submission.toml").write_text(f'display_name = "{name}"\n')
+    result = benchmark.pedantic(
+        grade_class,
+        args=([folder],),
+        kwargs={"out": tmp_path / "grades", "jobs": 2, "assignment": str(assignment), "console": QUIET},
+        rounds=1,
+        iterations=1,
+    )
+    grades = {name: read_results(result.out / name) for name in names}
+    assert all(grades.values()), result.errors
+    _, table = rows(stored_grades(result.out, names))
+    costs = {name: _figure(g.metrics.train_cost, name) for name, g in grades.items() if g is not None}
+    noises = {name: _figure(g.metrics.train_noise, name) for name, g in grades.items() if g is not None}
+    ranks = {row["student"]: row["rank"] for row in table}
+    spread = max(costs.values()) / min(costs.values()) - 1
+    claimed = min(noises.values())
+    benchmark.extra_info.update(
+        {"trainer": trainer, "costs": costs, "noises": noises, "ranks": ranks, "spread": round(spread, 4)}
+    )
+    print(f"\n{trainer}: costs {costs}, claimed noise {noises}, ranks {ranks}, spread {spread:.1%}")
+    assert len({g.metrics.accuracy for g in grades.values() if g is not None}) == 1
+    assert len(set(ranks.values())) == 1, f"identical copies ranked {ranks} (costs {costs})"
+    assert spread <= claimed, f"the costs spread {spread:.1%}, more than the {claimed:.1%} each grade claims"
+
+
+def _figure(value: float | None, name: str) -> float:
+    assert value is not None, f"{name} has no training cost"
+    return value
