@@ -3,10 +3,10 @@
 The submission's code runs only in its runner child (the builder), which builds the model. Under
 ``training.trainer = "grader"`` (the default) it only declares the model and its fit settings; a
 trainer child that never runs submission code rebuilds that model with fresh weights and trains
-it. Under ``"submission"`` the runner trains the model itself. Either way the verifier, which
-never runs submission code either, paces the training for the training clock
-(grader/timing.py), loads the saved model with Keras's safe mode, re-reads its facts and
-predicts. This process owns the data and the test labels, times every phase on its own clock,
+it, and predicts on the test images. Under ``"submission"`` the runner trains the model itself,
+and the verifier, which never runs submission code either, loads the model it saved with Keras's
+safe mode, re-reads its facts and predicts. Either way the verifier paces the training for the
+training clock (grader/timing.py). This process owns the data and the test labels, times every phase on its own clock,
 scores the verifier's predictions itself and writes every result. What happens in between is
 ``grader.pipeline``'s phases.
 """

@@ -204,10 +204,8 @@ def test_a_good_model_passes_every_check_on_the_grader_figures(tmp_path):
     assert progress.metrics.train_cost == pytest.approx(1.05) and progress.metrics.accuracy == 1.0
     assert progress.metrics.train_seconds == 12.0 and progress.metrics.parameters == 54_170
     assert progress.history == [{"loss": 0.3}]
-    assert "pace" in checker.calls and checker.calls.index("pace") < checker.calls.index("build")
-    assert (
-        graded.trainer is not None and graded.trainer.calls[-1] == "stop"
-    )  # gone before its model is loaded
+    assert checker.calls == ["ready", "pace"]  # the verifier keeps the clock; the trainer scores
+    assert graded.trainer is not None and graded.trainer.calls == ["ready", "rebuild", "train", "predict"]
 
 
 def test_the_runner_only_declares_and_is_stopped_before_the_trainer_rebuilds(tmp_path):
@@ -282,7 +280,7 @@ def test_a_failed_gating_check_skips_training(tmp_path):
 def test_an_assignment_may_train_despite_a_failed_gate(tmp_path):
     task = replace(TASK, train_despite_failures=True)
     big = replace(BUILT, facts=replace(FACTS, total_params=200_000))
-    progress = run(tmp_path, task, trainer={"rebuild": big}, verifier={"build": big}).progress
+    progress = run(tmp_path, task, trainer={"rebuild": big}).progress
     assert (
         statuses(progress)["Parameter count"] == "failed" and statuses(progress)["Test accuracy"] == "passed"
     )
@@ -324,7 +322,7 @@ def test_a_trained_model_the_verifier_cannot_load_is_not_scored(tmp_path):
     refused = PhaseFailed(
         "build", "the trained model cannot be loaded without running the submission's own code"
     )
-    progress = run(tmp_path, verifier={"build": refused}).progress
+    progress = run(tmp_path, SELF_TRAINED, verifier={"build": [BUILT, refused]}).progress
     assert progress.problem.startswith(
         "The trained model could not be checked: the trained model cannot be loaded"
     )
@@ -343,7 +341,7 @@ def test_a_trained_model_that_is_not_the_one_built_is_judged_as_trained(tmp_path
 
 def test_failed_predictions_leave_accuracy_not_run_but_time_scored(tmp_path):
     progress = run(
-        tmp_path, verifier={"predict": PhaseFailed("predict", "stopped after 300 s", log="y")}
+        tmp_path, trainer={"predict": PhaseFailed("predict", "stopped after 300 s", log="y")}
     ).progress
     assert progress.problem == "Predicting on the test images failed: stopped after 300 s"
     assert (
@@ -352,14 +350,14 @@ def test_failed_predictions_leave_accuracy_not_run_but_time_scored(tmp_path):
 
 
 def test_predictions_of_the_wrong_shape_are_not_scored(tmp_path):
-    progress = run(tmp_path, verifier={"predict": np.zeros((100, 7), "float32")}).progress
+    progress = run(tmp_path, trainer={"predict": np.zeros((100, 7), "float32")}).progress
     assert "expected (100, 10)" in progress.problem and statuses(progress)["Test accuracy"] == "not run"
 
 
 def test_nan_predictions_count_as_wrong_and_say_so(tmp_path):
     scores = right()
     scores[:20] = np.nan
-    progress = run(tmp_path, verifier={"predict": scores}).progress
+    progress = run(tmp_path, trainer={"predict": scores}).progress
     public = int(public_mask(len(scores))[:20].sum())  # the student is told of the public part's only
     assert progress.problem == (
         f"{public} of the model's predictions on the public part of the test set were NaN or infinite "
@@ -439,7 +437,7 @@ def test_every_seed_trains_the_one_declared_model_afresh(tmp_path):
 def test_a_seed_that_misses_the_target_fails_the_time_check_and_stops_the_rest(tmp_path):
     low = np.eye(10, dtype="float32")[np.ones(20, np.int64)]  # every held-out image "a 1": none right
     progress = run(
-        tmp_path, TARGET, verifier={"predict": [right(100), right(20), low]}, more=[{}, {}]
+        tmp_path, TARGET, trainer={"predict": [right(100), right(20)]}, more=[{"predict": low}, {}]
     ).progress
     assert [run.seed for run in progress.runs] == [1, 2] and not progress.runs[1].reached
     assert progress.results[CHECKS[3]].message.startswith("Seed 2 did not reach 90.00%")
@@ -449,8 +447,11 @@ def test_a_seed_that_misses_the_target_fails_the_time_check_and_stops_the_rest(t
 
 
 def test_a_seed_that_builds_another_model_does_not_count(tmp_path):
+    """With the submission training itself, each seed runs its code again, and may build another
+    model: the verifier loads every seed's trained model, so that run does not count."""
+    self_trained = replace(TARGET, training=SELF_TRAINED.training)
     progress = run(
-        tmp_path, TARGET, verifier={"build": [BUILT, replace(BUILT, facts=OTHER)]}, more=[{}]
+        tmp_path, self_trained, verifier={"build": [BUILT, BUILT, replace(BUILT, facts=OTHER)]}, more=[{}]
     ).progress
     assert progress.results[CHECKS[3]].message == "Seed 2 trained a different model than seed 1."
 
@@ -482,7 +483,7 @@ def test_a_phase_failure_settles_its_checks_and_leaves_the_rest_not_run(tmp_path
 def grade_of(tmp_path: Path, scores: np.ndarray, name: str) -> Grade:
     folder = tmp_path / name
     folder.mkdir()
-    progress = run(folder, verifier={"predict": scores}).progress
+    progress = run(folder, trainer={"predict": scores}).progress
     return Grade(
         "student", "student", TASK.name, TASK.title, TASK.dataset, results_in_order(TASK, progress), 30.0,
         metrics=progress.metrics, problem=progress.problem, notes=tuple(progress.notes),

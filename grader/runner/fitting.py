@@ -158,10 +158,17 @@ def report(
 
 
 def train(
-    model: Any, work: Path, *, sparse: bool, settings: dict[str, Any], target: float | None, channel: Channel
+    model: Any,
+    work: Path,
+    *,
+    sparse: bool,
+    settings: dict[str, Any],
+    target: float | None,
+    channel: Channel,
+    save: bool,
 ) -> dict[str, Any]:
     """Train on the grader's ``x_train.npy``/``y_train.npy`` with ``settings`` (with a ``target``,
-    until the held-out ``x_val.npy`` reaches it), then save the model for the verifier."""
+    until the held-out ``x_val.npy`` reaches it); with ``save``, save the model for the verifier."""
     x = np.load(work / "x_train.npy", allow_pickle=False)
     labels = np.load(work / "y_train.npy", allow_pickle=False)
     x = x.reshape(-1, 28, 28, 1).astype("float32") / 255.0
@@ -173,7 +180,8 @@ def train(
         stop = _target_callback(x_val.astype("float32") / 255.0, y_val, target)
         settings["callbacks"] = [*settings["callbacks"], stop]
     history = training.fit(model, x, y, settings=settings, progress=progress_callback(channel))
-    model.save(work / SAVED_MODEL)
+    if save:
+        model.save(work / SAVED_MODEL)
     epochs_run = len(getattr(history, "epoch", []) or [])
     final = {
         key: float(values[-1])

@@ -3,8 +3,8 @@
 | role | module | runs student code | trusted with |
 | --- | --- | --- | --- |
 | builder | ``builder.py`` | yes (its ``model.py``; for calibration, a reference's) | nothing: what it says is a claim |
-| trainer | ``trainer.py`` | never: it rebuilds a vetted declaration | training, under ``trainer = "grader"`` |
-| verifier | ``verifier.py`` | never: safe-mode loading | the model facts and predictions that are scored |
+| trainer | ``trainer.py`` | never: it rebuilds a vetted declaration | training and the predictions scored, under ``trainer = "grader"`` |
+| verifier | ``verifier.py`` | never: safe-mode loading | under ``trainer = "submission"``: the facts and predictions scored |
 | pacer | ``pacer.py`` | never | the training clock's pace |
 
 A child process takes one role by its subject (``--model``/``--reference``: builder,

@@ -107,6 +107,7 @@ class Builder:
             settings=self.fit,
             target=self.args.target_accuracy,
             channel=self.channel,
+            save=self.model_file is not None,  # for the verifier; a reference predicts itself
         )
 
     def predict(self) -> dict[str, Any]:

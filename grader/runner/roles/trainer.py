@@ -1,7 +1,7 @@
 """The trainer: rebuilds a declared model and trains it, running no submission code.
 
 Under ``training.trainer = "grader"`` this is the child whose training the clock measures and
-whose trained model the verifier scores. It reads the builder's ``declaration.json`` from its
+whose predictions on the test images the grader scores. It reads the builder's ``declaration.json`` from its
 scratch, vets it as plain data (grader/declaration.py) before anything deserialises it, and then
 rebuilds the model from Keras's built-in classes only, with every weight initialised afresh from
 the layers' own initializers under the assignment's seed. Nothing the submission's process did
@@ -67,6 +67,7 @@ class Trainer:
             settings=self.fit,
             target=self.args.target_accuracy,
             channel=self.channel,
+            save=False,  # it predicts itself: nothing it trained leaves this process but predictions
         )
 
     def predict(self) -> dict[str, Any]:
