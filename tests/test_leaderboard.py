@@ -90,7 +90,7 @@ def test_private_figures_are_not_published_before_the_deadline(results, tmp_path
 
 
 def test_costs_within_their_noise_share_a_rank(tmp_path):
-    """Four copies of one submission, costs a few per cent apart (the clock's noise is ±7%)."""
+    """Four copies of one submission, costs a few per cent apart (the clock claims ±14% at least)."""
     for number, cost in enumerate((1.0049, 1.0056, 1.0069, 1.0160)):
         stored(tmp_path, f"copy{number}", f"Copy {number}", 0.975, 0.97, 458_570, cost=cost)
     stored(tmp_path, "slow", "Slow", 0.975, 0.97, 458_570, cost=1.5)
