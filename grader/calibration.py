@@ -228,9 +228,9 @@ def _measure(
         pacer = child("pace", seeds[0], reference, pacer=True).start()  # starts while the first run does
         stack.callback(pacer.stop)
         declaration = None
-        if assignment.training.trainer == "grader":
-            with child("declare", seeds[0], reference) as builder:
-                declaration = builder.build().declaration
+        if assignment.training.trainer == "grader":  # the pace-setter builds the reference: it declares it
+            pacer.wait_ready()
+            declaration = pacer.build().declaration
             assert declaration is not None, "a reference's builder declares its model"
         for seed in seeds:
             subject = reference if declaration is None else Subject.declaration()

@@ -524,20 +524,34 @@ def _vet_named(
     raise Refused(f"{what} is {type(value).__name__}; it must be a built-in name or Keras object.")
 
 
+def fit_problem(settings: dict[str, Any]) -> str:
+    """What is wrong with ``batch_size``, ``epochs``, ``validation_split`` and ``shuffle`` in
+    ``settings``, in a student's words (empty when nothing is): the builder checks a submission's
+    ``fit_kwargs()`` with it, and ``vet`` a declaration."""
+    batch, epochs = settings.get("batch_size"), settings.get("epochs")
+    split, shuffle = settings.get("validation_split", 0.0), settings.get("shuffle", True)
+    if type(batch) is not int or batch < 1:
+        return f"batch_size must be a whole number of at least 1, not {batch!r}."
+    if type(epochs) is not int or epochs < 1:
+        return f"epochs must be a whole number of at least 1, not {epochs!r}."
+    if isinstance(split, bool) or not isinstance(split, int | float) or not 0 <= split < 1:
+        return f"validation_split must be a fraction from 0 up to 1, not {split!r}."
+    if not isinstance(shuffle, bool):
+        return f"shuffle must be True or False, not {shuffle!r}."
+    return ""
+
+
 def _vet_fit(table: Any) -> dict[str, Any]:
     if not isinstance(table, dict) or set(table) - set(FIT_KEYS):
         raise Refused(f"the fit settings must hold only {', '.join(FIT_KEYS)}.")
-    batch, epochs = table.get("batch_size"), table.get("epochs")
-    split, shuffle = table.get("validation_split", 0.0), table.get("shuffle", True)
-    if type(batch) is not int or batch < 1:
-        raise Refused(f"batch_size must be a whole number of at least 1, not {batch!r}.")
-    if type(epochs) is not int or epochs < 1:
-        raise Refused(f"epochs must be a whole number of at least 1, not {epochs!r}.")
-    if isinstance(split, bool) or not isinstance(split, int | float) or not 0 <= split < 1:
-        raise Refused(f"validation_split must be a fraction from 0 up to 1, not {split!r}.")
-    if not isinstance(shuffle, bool):
-        raise Refused(f"shuffle must be true or false, not {shuffle!r}.")
-    return {"batch_size": batch, "epochs": epochs, "validation_split": float(split), "shuffle": shuffle}
+    if problem := fit_problem(table):
+        raise Refused(problem)
+    return {
+        "batch_size": table["batch_size"],
+        "epochs": table["epochs"],
+        "validation_split": float(table.get("validation_split", 0.0)),
+        "shuffle": table.get("shuffle", True),
+    }
 
 
 def _vet_callbacks(callbacks: Any, not_run: Any) -> tuple[tuple[dict[str, Any], ...], tuple[str, ...]]:

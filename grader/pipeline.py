@@ -32,7 +32,7 @@ import numpy as np
 from grader.assignment import Assignment
 from grader.checks import Baseline, Check, CheckResult, Evidence
 from grader.data import Dataset
-from grader.declaration import REFUSAL
+from grader.declaration import REFUSAL, described
 from grader.model_facts import ModelFacts
 from grader.results import Metrics
 from grader.runner.files import UnsafeFile, copy_file
@@ -247,7 +247,7 @@ def rebuild(context: Context, progress: Progress) -> None:
         ) from None
     progress.notes.extend(built.notes)
     progress.model = {"optimizer": built.optimizer, "learning_rate": built.learning_rate, "loss": built.loss}
-    progress.built = replace(built, compiled_by=progress.built.compiled_by, declaration=progress.declaration)
+    progress.built = replace(built, compiled_by=progress.built.compiled_by)
     progress.metrics = Metrics(parameters=built.facts.total_params)
 
 
@@ -263,7 +263,7 @@ def gate(context: Context, progress: Progress) -> None:
         raise Finished
     blocking = [check.name for check in cheap if check.gates and not progress.results[check].passed]
     if blocking and not context.task.train_despite_failures:
-        raise PhaseFailure(f"training was skipped because {_join(blocking)} failed.")
+        raise PhaseFailure(f"training was skipped because {described(blocking)} failed.")
 
 
 def probe(context: Context, progress: Progress) -> None:
@@ -563,7 +563,3 @@ def _start_verifier(context: Context) -> None:
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

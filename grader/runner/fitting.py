@@ -4,12 +4,14 @@ the arrays the grader hands over (as .npy files in the child's scratch)."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from grader.declaration import fit_problem
 from grader.runner import training
 from grader.runner.protocol import Channel, SubmissionError
 
@@ -116,15 +118,8 @@ def fit_settings(
             "callbacks": list(requested.get("callbacks") or []),
             "shuffle": requested.get("shuffle", True),
         }
-    batch, epochs, split = settings["batch_size"], settings["epochs"], settings["validation_split"]
-    if type(batch) is not int or batch < 1:
-        raise SubmissionError(f"batch_size must be a whole number of at least 1, not {batch!r}.")
-    if type(epochs) is not int or epochs < 1:
-        raise SubmissionError(f"epochs must be a whole number of at least 1, not {epochs!r}.")
-    if isinstance(split, bool) or not isinstance(split, int | float) or not 0 <= split < 1:
-        raise SubmissionError(f"validation_split must be a fraction from 0 up to 1, not {split!r}.")
-    if not isinstance(settings["shuffle"], bool):
-        raise SubmissionError(f"shuffle must be True or False, not {settings['shuffle']!r}.")
+    if problem := fit_problem(settings):
+        raise SubmissionError(problem)
     if not all(isinstance(c, keras.callbacks.Callback) for c in settings["callbacks"]):
         raise SubmissionError("callbacks must be a list of keras.callbacks.Callback objects.")
     return settings
@@ -155,6 +150,35 @@ def report(
         | {"callbacks": [type(c).__name__ for c in fit["callbacks"]]},
         "notes": notes,
     }
+
+
+class ModelRole:
+    """What a role that trains a model holds (the builder under trainer = "submission", the
+    grader's trainer): the model, its fit settings and its labels' form, and its two commands."""
+
+    saves = False  # whether training saves the model for the verifier to load
+
+    def __init__(self, args: argparse.Namespace, channel: Channel) -> None:
+        self.args = args
+        self.channel = channel
+        self.work: Path = args.work
+        self.model: Any = None
+        self.fit: dict[str, Any] = {}
+        self.sparse = False
+
+    def train(self) -> dict[str, Any]:
+        return train(
+            self.model,
+            self.work,
+            sparse=self.sparse,
+            settings=self.fit,
+            target=self.args.target_accuracy,
+            channel=self.channel,
+            save=self.saves,
+        )
+
+    def predict(self) -> dict[str, Any]:
+        return predict(self.model, self.work)
 
 
 def train(

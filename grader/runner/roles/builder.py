@@ -32,17 +32,13 @@ MAX_WARNINGS, MAX_WARNING_CHARS = 5, 300  # notes a student reads, not a log
 BUILT_MODEL = "built.keras"  # the model as build_model() returned it (trainer = "submission")
 
 
-class Builder:
+class Builder(fitting.ModelRole):
     """Builds a submission's (or a reference's) model; trains it only under trainer = "submission"."""
 
     def __init__(self, args: argparse.Namespace, channel: Channel) -> None:
-        self.args = args
-        self.channel = channel
-        self.work: Path = args.work
+        super().__init__(args, channel)
         self.model_file: Path | None = args.model.resolve() if args.model else None
-        self.model: Any = None
-        self.fit: dict[str, Any] = {}
-        self.sparse = False
+        self.saves = self.model_file is not None  # for the verifier; a reference predicts itself
 
     def commands(self) -> dict[str, Callable[[], dict[str, Any]]]:
         found = {"build": self.build}
@@ -98,20 +94,6 @@ class Builder:
                 with contextlib.suppress(Exception):  # unsaveable: the verifier says so
                     model.save(self.work / BUILT_MODEL)
         return found
-
-    def train(self) -> dict[str, Any]:
-        return fitting.train(
-            self.model,
-            self.work,
-            sparse=self.sparse,
-            settings=self.fit,
-            target=self.args.target_accuracy,
-            channel=self.channel,
-            save=self.model_file is not None,  # for the verifier; a reference predicts itself
-        )
-
-    def predict(self) -> dict[str, Any]:
-        return fitting.predict(self.model, self.work)
 
 
 def import_submission(model_file: Path) -> Any:

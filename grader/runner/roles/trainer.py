@@ -12,7 +12,6 @@ ModelCheckpoint, TensorBoard and CSVLogger are accepted and not run.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -20,21 +19,14 @@ from typing import Any
 
 from grader.declaration import MAX_BYTES, REFUSAL, Declaration, Refused, described, vet
 from grader.runner import fitting, training
-from grader.runner.protocol import Channel, SubmissionError
+from grader.runner.protocol import SubmissionError
 
 DECLARATION = "declaration.json"  # grader.runner.supervisor writes it
 
 
-class Trainer:
-    """Rebuilds the model declared in ``DECLARATION`` and trains it on the grader's side."""
-
-    def __init__(self, args: argparse.Namespace, channel: Channel) -> None:
-        self.args = args
-        self.channel = channel
-        self.work: Path = args.work
-        self.model: Any = None
-        self.fit: dict[str, Any] = {}
-        self.sparse = False
+class Trainer(fitting.ModelRole):
+    """Rebuilds the model declared in ``DECLARATION`` and trains it on the grader's side. It
+    never saves the model: it predicts itself, so nothing it trained leaves it but predictions."""
 
     def commands(self) -> dict[str, Callable[[], dict[str, Any]]]:
         return {"build": self.build, "train": self.train, "predict": self.predict}
@@ -58,20 +50,6 @@ class Trainer:
         )
         found["fit"]["not_run"] = list(declaration.not_run)
         return found
-
-    def train(self) -> dict[str, Any]:
-        return fitting.train(
-            self.model,
-            self.work,
-            sparse=self.sparse,
-            settings=self.fit,
-            target=self.args.target_accuracy,
-            channel=self.channel,
-            save=False,  # it predicts itself: nothing it trained leaves this process but predictions
-        )
-
-    def predict(self) -> dict[str, Any]:
-        return fitting.predict(self.model, self.work)
 
 
 def read_declaration(path: Path) -> Declaration:
