@@ -35,6 +35,7 @@ from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, write_results
 from grader.runner.sandbox import Sandbox, SandboxError, choose, closed_to_others
 from grader.runner.supervisor import Cancellation, Runner, Subject
+from grader.runner.warm import WarmChildren
 from grader.submission import Submission, SubmissionError, read_submission
 from grader.target import summary
 
@@ -67,6 +68,7 @@ def grade(
     cpus: frozenset[int] | None = None,
     cancellation: Cancellation | None = None,
     on_status: StatusHandler | None = None,
+    warm: WarmChildren | None = None,
 ) -> Grade:
     """Grade one submission folder. Raises ``SubmissionError``, ``AssignmentError`` or
     ``DataError`` for usage problems (``SandboxError`` when the isolation asked for cannot be had);
@@ -74,7 +76,8 @@ def grade(
 
     A class batch passes ``cpus`` (the cores dealt to this grade; it trains on
     ``training.cores`` of them), ``cancellation`` (to stop its children on Ctrl-C; a cancelled
-    grade raises ``Cancelled``) and ``on_status`` (a short phase description for its live view)."""
+    grade raises ``Cancelled``), ``on_status`` (a short phase description for its live view) and
+    ``warm`` (its trusted children, kept started from one grade to the next: grader/runner/warm.py)."""
     started = time.monotonic()
     console = console or Console()
     isolation = choose(sandbox)
@@ -103,7 +106,7 @@ def grade(
         )
     with held_cores(task.training.cores, cpus, cancellation=cancellation) as cores:
         return _grade(
-            folder, task, data, isolation, cores, started, console, cache_root, cancellation, on_status
+            folder, task, data, isolation, cores, started, console, cache_root, cancellation, on_status, warm
         )
 
 
@@ -124,6 +127,7 @@ def _grade(
     cache_root: Path | None,
     cancellation: Cancellation | None,
     on_status: StatusHandler | None,
+    warm: WarmChildren | None,
 ) -> Grade:
     """The grade of ``folder`` on ``cores``, which this grade holds."""
     environment: dict[str, Any] = {
@@ -160,9 +164,14 @@ def _grade(
 
             grader_trains = task.training.trainer == "grader"
 
+            def trusted(name: str, subject: Subject, seed: int = task.seeds[0]) -> Runner:
+                """A child that runs no submission code: one a class kept warm, or a new one."""
+                made = child(name, subject, seed)
+                return warm.lend(made) if warm is not None else made
+
             def another_trainer(seed: int) -> Runner:
                 if grader_trains:
-                    return child(f"train-{seed}", Subject.declaration(), seed)
+                    return trusted(f"train-{seed}", Subject.declaration(), seed)
                 return child(f"run-{seed}", Subject.submission(folder.model_file), seed)
 
             def baseline() -> Baseline:
@@ -172,13 +181,14 @@ def _grade(
             # The trainer starts beside the runner, so their start-ups overlap; the verifier only
             # once the model is built and checked (pipeline.train): a grade that stops before
             # training, as a broken submission's does, pays for no third Keras start. All share
-            # this grade's cores, so a grade that trains loses nothing.
-            trainer = child("train", Subject.declaration()) if grader_trains else None
+            # this grade's cores, so a grade that trains loses nothing. In a class, both children
+            # that pace and train come warm from the grade before (the verifier only paces then).
+            trainer = trusted("train", Subject.declaration()) if grader_trains else None
             if trainer is not None:
-                stack.callback(trainer.stop)
+                stack.callback(trainer.done)
                 trainer.start()
-            verifier = child("verify", Subject.saved_model())
-            stack.callback(verifier.stop)
+            verifier = (trusted if grader_trains else child)("verify", Subject.saved_model())
+            stack.callback(verifier.done)
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})
                 context = Context(

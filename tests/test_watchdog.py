@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 
-from grader.runner.watchdog import Watchdog, parse_cores, usage
+from grader.runner.watchdog import Usage, Watchdog, parse_cores, usage
 from grader.settings import Limits
 
 
@@ -156,3 +156,18 @@ def test_a_child_that_widens_its_cores_is_stopped():
 
 def test_parse_cores():
     assert parse_cores("0-2,5\n") == {0, 1, 2, 5} and parse_cores("3") == {3}
+
+
+def test_a_kept_child_is_held_to_its_limits_on_each_grades_use_alone():
+    """CPU time and disk writes count from the grade's start (``rebase``): a child kept warm for a
+    class is stopped at limits.cpu_s of one grade's use, not of every grade it served."""
+    with tempfile.TemporaryFile() as output:
+        dog = Watchdog(os.getpid(), Limits(cpu_s=10, disk_mb=1), output.fileno(), lambda: None)
+        dog.base = Usage(cpu_seconds=100.0, written_bytes=50 << 20)
+        assert dog.check(Usage(cpu_seconds=109.0, written_bytes=50 << 20, processes=1)) is None
+        key, why = dog.check(Usage(cpu_seconds=111.0, processes=1, written_bytes=50 << 20)) or ("", "")
+        assert key == "limits.cpu_s" and why == "used 11 s of CPU time; the limit is 10 s (limits.cpu_s)"
+        key, _ = dog.check(Usage(cpu_seconds=101.0, processes=1, written_bytes=52 << 20)) or ("", "")
+        assert key == "limits.disk_mb"
+        dog.rebase()  # this process's own totals now: well within both
+        assert dog.check(dog.usage_now()) is None and dog.peak == Usage()

@@ -40,6 +40,7 @@ from grader.grade import resolve_assignment, write_outputs
 from grader.results import Grade, read_results
 from grader.runner.sandbox import choose
 from grader.runner.supervisor import Cancellation
+from grader.runner.warm import WarmChildren
 from grader.submission import SubmissionError, read_submission
 
 CLASS_FILE = "class.json"
@@ -180,13 +181,18 @@ def _locally(
     free: queue.SimpleQueue[frozenset[int]] = queue.SimpleQueue()
     for share in shares:
         free.put(share)
+    warm = WarmChildren()  # each share's trainer and pace-setter, kept from one grade to the next
 
     def run(job: Job) -> Outcome:
         cpus = free.get()  # a share is always free when the pool starts a job: one per thread
         try:
             status(job.name, "starting")
             return grade_job(
-                job, cpus=cpus, cancellation=cancellation, on_status=lambda text: status(job.name, text)
+                job,
+                cpus=cpus,
+                cancellation=cancellation,
+                on_status=lambda text: status(job.name, text),
+                warm=warm,
             )
         finally:
             free.put(cpus)
@@ -204,6 +210,7 @@ def _locally(
     finally:  # an early exit (Ctrl-C) kills the grades in progress before waiting for their threads
         cancellation.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
+        warm.close()
 
 
 def _on_cluster(

@@ -18,6 +18,7 @@ from grader.grade import StatusHandler, grade
 from grader.report import REPORT_WIDTH
 from grader.results import Grade
 from grader.runner.supervisor import Cancellation
+from grader.runner.warm import WarmChildren
 from grader.submission import SubmissionError
 
 
@@ -59,6 +60,7 @@ def grade_job(
     cpus: frozenset[int] | None = None,
     cancellation: Cancellation | None = None,
     on_status: StatusHandler | None = None,
+    warm: WarmChildren | None = None,
 ) -> Outcome:
     """Grade ``job``; never raises for anything a submission does (``Cancelled`` excepted)."""
     started = time.monotonic()
@@ -76,6 +78,7 @@ def grade_job(
             cpus=cpus,
             cancellation=cancellation,
             on_status=on_status,
+            warm=warm,
         )
     except (SubmissionError, AssignmentError, DataError) as error:
         return Outcome(job.name, "refused", time.monotonic() - started, message=str(error))

@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
 from grader.runner.files import UnsafeFile, read_array, write_array, write_file
 from grader.runner.sandbox import Sandbox, choose, limit_resources, runtime_paths
-from grader.runner.watchdog import Watchdog, tree
+from grader.runner.watchdog import Usage, Watchdog, tree
 from grader.settings import MB, Limits, Training
 from grader.timing import PaceMark
 
@@ -55,6 +55,7 @@ PACE_TIMEOUT_S = 120.0  # to build and trace the pace-setter, or to answer a mar
 EXIT_WAIT_S = 10.0  # for every process of a killed child to be gone
 LOG_TAIL_LINES = 12
 LOG_TAIL_BYTES = 64 << 10
+DONE = frozenset({"ready", "built", "trained", "predicted", "paced"})  # events after which a child is idle
 EventHandler = Callable[[dict[str, Any]], None]
 
 
@@ -202,7 +203,11 @@ class Runner:
     target: float | None = None  # time-to-accuracy: stop once the held-out split reaches this
     timings: dict[str, float] = field(default_factory=dict)
     ready: dict[str, Any] = field(default_factory=dict)
+    kept: bool = False  # lent by a class's warm children (grader/runner/warm.py): serves grade after grade
+    release: Callable[[Runner], None] | None = field(default=None, repr=False)  # how a kept child goes back
+    grades: int = 0  # grades it has served so far (a kept child serves several)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _busy: bool = field(default=False, init=False, repr=False)  # a command sent and not yet answered
 
     @property
     def peak_memory_mb(self) -> float:
@@ -231,6 +236,8 @@ class Runner:
 
     def start(self) -> Runner:
         """Start the child without waiting for it (``with`` waits), so its start-up can overlap others."""
+        if self._process is not None:
+            return self  # started already (a kept child, lent by grader/runner/warm.py)
         if self.cancellation is not None:
             self.cancellation.enter(self)
         self.work.mkdir(parents=True, exist_ok=True)
@@ -299,9 +306,17 @@ class Runner:
             env=env,
             pass_fds=(write_fd,),
             start_new_session=True,
-            preexec_fn=limit_resources(self.limits, self.cpus, sandbox=self.sandbox, uid=uid),
+            # A kept child's kernel limit leaves room for the grades it serves (it is recycled before
+            # using limits.cpu_s in all); the watchdog holds each of them to limits.cpu_s of its own.
+            preexec_fn=limit_resources(
+                replace(self.limits, cpu_s=self.limits.cpu_s * 2) if self.kept else self.limits,
+                self.cpus,
+                sandbox=self.sandbox,
+                uid=uid,
+            ),
         )
         os.close(write_fd)
+        self._busy = True  # until it says it is ready
         self._events: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
         self._watchdog = Watchdog(
@@ -312,7 +327,42 @@ class Runner:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.done()
+
+    def done(self) -> None:
+        """This grade is done with the child: stop it, or give a kept one back to its warm children."""
+        if self.release is not None:
+            self.release(self)
+        else:
+            self.stop()
+
+    @property
+    def idle(self) -> bool:
+        """Started, alive, within its limits and waiting for a command: fit to serve another grade."""
+        process = self._process
+        return (
+            process is not None
+            and not self._log.closed
+            and process.poll() is None
+            and not self._busy
+            and not self._watchdog.tripped
+            and self._events.empty()
+        )
+
+    def renew(self) -> None:
+        """Make an idle child ready for another grade, as if it had just started: its files, log,
+        timings and the limits' counts from the last grade are gone. Only for children that run no
+        submission code (grader/runner/warm.py); what the model in it was is reset by its role."""
+        assert self.idle and self.subject.model_file is None
+        for path in self.work.iterdir():
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+        fd = self._log.fileno()
+        os.ftruncate(fd, 0)  # one grade's output never shows in another's log
+        os.lseek(fd, 0, os.SEEK_SET)  # the child writes through the same file offset
+        self.timings = {}
+        self.on_event = None
+        self._watchdog.rebase()
 
     def stop(self) -> None:
         """Kill the child and all it started, at once, and return once every one of its processes
@@ -357,6 +407,11 @@ class Runner:
         """CPU time the child's whole process tree has used so far (read from /proc now)."""
         assert self._process is not None
         return self._watchdog.usage_now().cpu_seconds
+
+    def usage(self) -> Usage:
+        """What the child's whole process tree holds and has used so far (read from /proc now)."""
+        assert self._process is not None
+        return self._watchdog.usage_now()
 
     # -- phases ----------------------------------------------------------------------------------
     def build(self) -> Built:
@@ -486,6 +541,7 @@ class Runner:
 
     def _send(self, command: str) -> None:
         assert self._process is not None and self._process.stdin is not None
+        self._busy = True
         try:
             self._process.stdin.write((json.dumps({"command": command}) + "\n").encode())
             self._process.stdin.flush()
@@ -511,6 +567,7 @@ class Runner:
             except (ValueError, KeyError, TypeError):
                 raise self._failed(phase, "the runner sent a malformed message.") from None
             if event == expected:
+                self._busy = event not in DONE
                 return message
             if event == "error":
                 if self._watchdog.poll():  # a limit passed just before the error is the real cause

@@ -156,6 +156,7 @@ class Watchdog:
         self.tripped_limit = ""  # the assignment key of that limit
         self.peak = Usage()
         self.last = Usage()
+        self.base = Usage()  # the tree's totals when its current grade began (a kept child serves several)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pid}", daemon=True)
 
@@ -175,6 +176,12 @@ class Watchdog:
 
     def usage_now(self) -> Usage:
         return usage(self.pid, self.uid)
+
+    def rebase(self) -> None:
+        """Count from now: a kept child's next grade is held to the limits on its own use alone
+        (CPU time, disk writes), and its peaks are its own."""
+        self.base = usage(self.pid, self.uid)
+        self.peak = Usage()
 
     def poll(self) -> bool:
         """Look at the tree once now, stopping the child if it is past a limit; True once tripped.
@@ -209,8 +216,13 @@ class Watchdog:
         if now.processes > limits.processes:
             ran = f"ran {now.processes} processes at once"
             return "limits.processes", f"{ran}; the limit is {limits.processes} (limits.processes)"
-        if now.written_bytes > limits.disk_mb * MB:
-            wrote = f"wrote {now.written_bytes / MB:,.0f} MB to disk"
+        cpu = now.cpu_seconds - self.base.cpu_seconds
+        if cpu > limits.cpu_s:  # the kernel's limit counts from a child's start, this from its grade's
+            spent = f"used {cpu:,.0f} s of CPU time"
+            return "limits.cpu_s", f"{spent}; the limit is {limits.cpu_s:,} s (limits.cpu_s)"
+        written = now.written_bytes - self.base.written_bytes
+        if written > limits.disk_mb * MB:
+            wrote = f"wrote {written / MB:,.0f} MB to disk"
             return "limits.disk_mb", f"{wrote}; the limit is {limits.disk_mb:,} MB in all (limits.disk_mb)"
         if self.cores is not None and now.cores - self.cores:
             return "training.cores", (

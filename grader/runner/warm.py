@@ -1,0 +1,119 @@
+"""Warm children: a class keeps the grader's trusted children started between grades.
+
+A grade under ``trainer = "grader"`` starts three children: the builder (the submission's code),
+the trainer and the pace-setter. The last two run no submission code, so they need not be new
+for every student: a class keeps them, per core share, Keras imported and the pace-setter traced,
+and lends them to one grade after another, while each submission's builder still starts fresh and
+exits after building. This saves two of every grade's three Keras start-ups.
+
+A kept child must grade exactly as a fresh one would. The trainer rebuilds every model after
+``clear_session`` with the grade's seed, so its weights and accuracy are a fresh trainer's
+(tests/test_warm.py compares them bit for bit); ``Runner.renew`` empties its scratch, its log and
+the counts its limits are checked against, so a grade is held to its limits on its own use and
+sees nothing of the grade before. A child is kept only if it is idle and well; it is replaced
+after ``RECYCLE_AFTER`` grades or ``limits.cpu_s`` of CPU time, whichever comes first, and at
+most ``KEPT_PER_SHARE`` wait per core share (the trainers of other seeds, for time to accuracy).
+Submission code never runs in a kept child: ``lend`` refuses a builder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import tempfile
+import threading
+from collections.abc import Hashable
+from dataclasses import replace
+from pathlib import Path
+
+from grader.runner.supervisor import PhaseFailed, Runner
+from grader.settings import MB
+
+RECYCLE_AFTER = 16  # grades a kept child serves before a fresh one takes its place
+KEPT_PER_SHARE = 4  # idle children kept per core share: a trainer and a pace-setter, and two more seeds'
+
+
+class WarmChildren:
+    """Idle trusted children, by what they were started for; ``close`` stops them all."""
+
+    def __init__(self) -> None:
+        self._scratch = tempfile.TemporaryDirectory(prefix="grader-warm-")
+        self._idle: list[tuple[Hashable, Runner]] = []  # the longest idle first
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
+        self.started = 0  # children started
+        self.lent = 0  # grades served by a child kept from an earlier one
+
+    def lend(self, runner: Runner) -> Runner:
+        """A started child configured as ``runner`` is (not started itself): an idle one kept from
+        an earlier grade, renewed, or else ``runner`` started in this pool's scratch. The grade gives
+        it back with ``Runner.done``."""
+        if runner.subject.model_file is not None or runner.subject.reference is not None:
+            raise ValueError("only children that run no submission code are kept warm")
+        key = _key(runner)
+        with self._lock:
+            found = next((i for i in reversed(range(len(self._idle))) if self._idle[i][0] == key), None)
+            kept = self._idle.pop(found)[1] if found is not None else None
+            self.lent += kept is not None
+            self.started += kept is None
+        if kept is not None:
+            return kept
+        work = Path(self._scratch.name) / f"{next(self._numbers)}-{runner.work.name}"
+        return replace(runner, work=work, kept=True, release=self._give_back, timings={}, ready={}).start()
+
+    def _give_back(self, runner: Runner) -> None:
+        """Keep ``runner`` for the next grade if it is well, else stop it."""
+        runner.grades += 1
+        if not runner.ready:  # lent and never used (its grade ended early): still worth keeping
+            with contextlib.suppress(PhaseFailed):
+                runner.wait_ready()
+        if not self._keeps(runner):
+            runner.stop()
+            return
+        runner.renew()
+        with self._lock:
+            self._idle.append((_key(runner), runner))
+            share = [entry for entry in self._idle if entry[1].cpus == runner.cpus]
+            doomed = share[: max(0, len(share) - KEPT_PER_SHARE)]
+            for entry in doomed:
+                self._idle.remove(entry)
+        for _, extra in doomed:
+            extra.stop()
+
+    @staticmethod
+    def _keeps(runner: Runner) -> bool:
+        """Idle and well, and far enough from its kernel's CPU limit and the memory limit to serve
+        another grade as a fresh child would."""
+        if runner.grades >= RECYCLE_AFTER or not runner.idle:
+            return False
+        now = runner.usage()
+        return now.cpu_seconds < runner.limits.cpu_s and now.memory_bytes < runner.limits.memory_mb * MB / 2
+
+    def close(self) -> None:
+        """Stop every idle child and remove their scratch (children still lent stop with their grade)."""
+        with self._lock:
+            idle = [runner for _, runner in self._idle]
+            self._idle.clear()
+        for runner in idle:
+            runner.stop()
+        self._scratch.cleanup()
+
+    def __enter__(self) -> WarmChildren:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _key(runner: Runner) -> Hashable:
+    """What a child was started with: a kept one serves only grades that would start it the same way."""
+    return (
+        runner.subject,
+        runner.recipe,
+        runner.training,
+        runner.limits,
+        runner.cpus,
+        runner.target,
+        runner.sandbox.describe(),
+        runner.cancellation,
+    )
