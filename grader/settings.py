@@ -205,7 +205,7 @@ class Limits:
         1024, kind=int, above=0, doc="GPU memory each of its processes may use, where it trains on a GPU"
     )
     processes: int = setting(32, kind=int, above=0, doc="processes alive at once (threads not counted)")
-    cpu_s: int = setting(3600, kind=int, above=0, doc="CPU time of any one process")
+    cpu_s: int = setting(3600, kind=int, above=0, doc="CPU time of any one child process in one grade")
     file_mb: int = setting(
         1024, kind=int, above=0, doc="size of any one file it writes, and of the saved model"
     )
