@@ -8,6 +8,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
+
+import pytest
 
 from grader.runner.watchdog import Usage, Watchdog, parse_cores, usage
 from grader.settings import Limits
@@ -171,3 +174,16 @@ def test_a_kept_child_is_held_to_its_limits_on_each_grades_use_alone():
         assert key == "limits.disk_mb"
         dog.rebase()  # this process's own totals now: well within both
         assert dog.check(dog.usage_now()) is None and dog.peak == Usage()
+
+
+def test_a_kept_child_is_not_charged_for_memory_its_earlier_grades_left_it():
+    with tempfile.TemporaryFile() as output:
+        dog = Watchdog(os.getpid(), Limits(memory_mb=100), output.fileno(), lambda: None)
+        held = usage(os.getpid()).memory_bytes
+        dog.fresh_memory_bytes = held - (30 << 20)  # as if it had held 30 MB less when new
+        dog.rebase()
+        assert dog.left_over_bytes == pytest.approx(30 << 20, abs=8 << 20)
+        now = Usage(memory_bytes=dog.left_over_bytes + (99 << 20), processes=1)
+        assert dog.check(now) is None
+        key, why = dog.check(replace(now, memory_bytes=now.memory_bytes + (2 << 20))) or ("", "")
+        assert key == "limits.memory_mb" and why.startswith("used 101 MB of memory")

@@ -211,7 +211,12 @@ class Runner:
 
     @property
     def peak_memory_mb(self) -> float:
-        return self._watchdog.peak.memory_bytes / MB if self._process else 0.0
+        return self._watchdog.peak_memory_bytes / MB if self._process else 0.0
+
+    @property
+    def fresh_memory_bytes(self) -> int:
+        """What a kept child held when it was new and idle (0 before it is ready)."""
+        return (self._watchdog.fresh_memory_bytes or 0) if self._process else 0
 
     def __enter__(self) -> Runner:
         if self._process is None:
@@ -233,6 +238,8 @@ class Runner:
                 "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
             )
             self.timings["startup"] = time.monotonic() - self._started
+            if self.kept:  # what it holds idle when new: a kept child's later grades count from it
+                self._watchdog.fresh_memory_bytes = self.usage().memory_bytes
 
     def start(self) -> Runner:
         """Start the child without waiting for it (``with`` waits), so its start-up can overlap others."""

@@ -30,6 +30,7 @@ from grader.runner.supervisor import PhaseFailed, Runner
 from grader.settings import MB
 
 RECYCLE_AFTER = 16  # grades a kept child serves before a fresh one takes its place
+LEFT_OVER_MB = 512  # memory a kept child may hold beyond what it held new (the allocators' caches)
 KEPT_PER_SHARE = 4  # idle children kept per core share: a trainer and a pace-setter, and two more seeds'
 
 
@@ -82,12 +83,13 @@ class WarmChildren:
 
     @staticmethod
     def _keeps(runner: Runner) -> bool:
-        """Idle and well, and far enough from its kernel's CPU limit and the memory limit to serve
-        another grade as a fresh child would."""
+        """Idle and well, far from its kernel's CPU limit, and holding little more memory than when
+        it was new: its next grade is held to the memory limit less what it holds beyond that, so
+        a grade near the limit fares within ``LEFT_OVER_MB`` of how it would in a new child."""
         if runner.grades >= RECYCLE_AFTER or not runner.idle:
             return False
-        now = runner.usage()
-        return now.cpu_seconds < runner.limits.cpu_s and now.memory_bytes < runner.limits.memory_mb * MB / 2
+        now, fresh = runner.usage(), runner.fresh_memory_bytes
+        return now.cpu_seconds < runner.limits.cpu_s and now.memory_bytes - fresh < LEFT_OVER_MB * MB
 
     def close(self) -> None:
         """Stop every idle child and remove their scratch (children still lent stop with their grade)."""

@@ -157,6 +157,8 @@ class Watchdog:
         self.peak = Usage()
         self.last = Usage()
         self.base = Usage()  # the tree's totals when its current grade began (a kept child serves several)
+        self.fresh_memory_bytes: int | None = None  # a kept child's memory when it was new and idle
+        self.left_over_bytes = 0  # memory its earlier grades left it holding (not this grade's)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pid}", daemon=True)
 
@@ -179,9 +181,17 @@ class Watchdog:
 
     def rebase(self) -> None:
         """Count from now: a kept child's next grade is held to the limits on its own use alone
-        (CPU time, disk writes), and its peaks are its own."""
+        (CPU time, disk writes, and memory less what earlier grades left it holding, which
+        ``WarmChildren`` keeps small), and its peaks are its own."""
         self.base = usage(self.pid, self.uid)
         self.peak = Usage()
+        fresh = self.fresh_memory_bytes
+        self.left_over_bytes = max(0, self.base.memory_bytes - fresh) if fresh is not None else 0
+
+    @property
+    def peak_memory_bytes(self) -> int:
+        """The most memory the tree held in this grade, less what earlier grades left it holding."""
+        return max(0, self.peak.memory_bytes - self.left_over_bytes)
 
     def poll(self) -> bool:
         """Look at the tree once now, stopping the child if it is past a limit; True once tripped.
@@ -210,8 +220,9 @@ class Watchdog:
         """The assignment key of the limit the child has passed and why it must stop (naming the
         limit and its value); None while it is within them."""
         limits = self.limits
-        if now.memory_bytes > limits.memory_mb * MB:
-            used = f"used {now.memory_bytes / MB:,.0f} MB of memory"
+        memory = now.memory_bytes - self.left_over_bytes
+        if memory > limits.memory_mb * MB:
+            used = f"used {memory / MB:,.0f} MB of memory"
             return "limits.memory_mb", f"{used}; the limit is {limits.memory_mb:,} MB (limits.memory_mb)"
         if now.processes > limits.processes:
             ran = f"ran {now.processes} processes at once"
