@@ -47,6 +47,7 @@ def test_a_kept_trainer_trains_exactly_what_a_fresh_one_does(tmp_path, sample):
     alice, other = declared("conv_32_64_64"), declared("one_conv_dense32")
     with WarmChildren() as warm:
         first = warm.lend(trainer(tmp_path / "a"))
+        assert not first.started  # until the grade needs it
         with first:
             graded(first, other, sample)
         assert first.idle and first.timings == {} and first.log_tail() == ""
@@ -75,12 +76,15 @@ def test_a_trainer_that_refused_a_declaration_is_not_kept(tmp_path):
 
 def test_a_trainer_is_replaced_after_its_share_of_grades(tmp_path):
     with WarmChildren() as warm:
+        unused = warm.lend(trainer(tmp_path / "unused"))
+        unused.done()  # a grade that never needed it: nothing was started, nothing is kept
+        assert not unused.started and warm.started == 1
         child = warm.lend(trainer(tmp_path / "a"))
         child.wait_ready()
         child.grades = RECYCLE_AFTER - 1
         child.done()
         assert not child.idle
-        assert warm.lend(trainer(tmp_path / "b")) is not child and warm.started == 2
+        assert warm.lend(trainer(tmp_path / "b")) is not child and warm.started == 3
 
 
 def test_children_that_run_submission_code_are_never_kept(tmp_path):

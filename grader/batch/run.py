@@ -104,6 +104,7 @@ def grade_class(
     cores = 1  # each share holds the most any grade of the class trains on
     memory_mb = 0  # on a GPU, the most of the card any child may use
     backends: set[str] = set()  # what the class trains on
+    assignments: dict[str, str] = {}  # each pending submission's
     for folder in folders:
         job = Job(folder.resolve(), assignment, dataset, backend, data_dir, cache_root, sandbox)
         try:
@@ -120,6 +121,10 @@ def grade_class(
             result.kept.append(job.name)
         else:
             pending.append((job, key))
+            assignments[job.name] = task.name
+    pending.sort(
+        key=lambda item: assignments[item[0].name]
+    )  # one assignment after another: warm children fit
     # Where the grades train on a GPU, they may share cores and must fit on the card.
     card_mb = gpu_memory_mb() if backends and all(map(cuda_build, backends)) else None
     shares = cpu_shares(jobs, cores, packed=card_mb is not None) if scheduler is None else []

@@ -214,6 +214,10 @@ class Runner:
         return self._watchdog.peak_memory_bytes / MB if self._process else 0.0
 
     @property
+    def started(self) -> bool:
+        return self._process is not None
+
+    @property
     def fresh_memory_bytes(self) -> int:
         """What a kept child held when it was new and idle (0 before it is ready)."""
         return (self._watchdog.fresh_memory_bytes or 0) if self._process else 0

@@ -42,12 +42,13 @@ class WarmChildren:
         self._idle: list[tuple[Hashable, Runner]] = []  # the longest idle first
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
-        self.started = 0  # children started
+        self.started = 0  # new children lent (each started when its grade first needs it)
         self.lent = 0  # grades served by a child kept from an earlier one
 
     def lend(self, runner: Runner) -> Runner:
-        """A started child configured as ``runner`` is (not started itself): an idle one kept from
-        an earlier grade, renewed, or else ``runner`` started in this pool's scratch. The grade gives
+        """A child configured as ``runner`` is (not started itself): an idle one kept from an earlier
+        grade, renewed, or else a copy of ``runner`` in this pool's scratch, started when the grade
+        first needs it (a grade that stops before training starts no pace-setter). The grade gives
         it back with ``Runner.done``."""
         if runner.subject.model_file is not None or runner.subject.reference is not None:
             raise ValueError("only children that run no submission code are kept warm")
@@ -60,12 +61,12 @@ class WarmChildren:
         if kept is not None:
             return kept
         work = Path(self._scratch.name) / f"{next(self._numbers)}-{runner.work.name}"
-        return replace(runner, work=work, kept=True, release=self._give_back, timings={}, ready={}).start()
+        return replace(runner, work=work, kept=True, release=self._give_back, timings={}, ready={})
 
     def _give_back(self, runner: Runner) -> None:
         """Keep ``runner`` for the next grade if it is well, else stop it."""
         runner.grades += 1
-        if not runner.ready:  # lent and never used (its grade ended early): still worth keeping
+        if runner.started and not runner.ready:  # started and never used (its grade ended early)
             with contextlib.suppress(PhaseFailed):
                 runner.wait_ready()
         if not self._keeps(runner):
