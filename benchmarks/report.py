@@ -159,8 +159,9 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
             found.append(
                 f"class of {info['submissions']} on {info['cores']} cores: --jobs 1 {info['jobs1_per_hour']:,} "
                 f"submissions/hour ({info['jobs1_seconds']} s), --jobs 2 {info['jobs2_per_hour']:,}/hour "
-                f"({info['jobs2_seconds']} s), {info['speedup']} x; rerun with nothing changed "
-                f"{info['rerun_seconds']} s"
+                f"({info['jobs2_seconds']} s), {info['speedup']} x; --jobs 2 with no child kept warm "
+                f"{info['cold_per_hour']:,}/hour ({info['cold_seconds']} s), warm children "
+                f"{info['warm_speedup']} x; rerun with nothing changed {info['rerun_seconds']} s"
             )
         elif "total_ratio" in info:
             phases = "; ".join(

@@ -1,4 +1,6 @@
-"""Class throughput: submissions graded per hour with --jobs 1 and --jobs 2, in one run.
+"""Class throughput: submissions graded per hour with --jobs 1 and --jobs 2, in one run, and
+--jobs 2 again with every grade's trusted children started afresh (no warm children), whose
+grades must be the warm ones' exactly.
 
 The class is 14 real submissions: the five samples, the five tutorial listings and four hostile
 ones (graded on tutorial 000's assignment). Each reference is calibrated before the clock starts
@@ -18,11 +20,13 @@ from pathlib import Path
 from rich.console import Console
 
 from benchmarks.conftest import BACKEND
+from benchmarks.test_packed_class import seen
 from grader.assignment import load_assignment
 from grader.batch import grade_class
 from grader.calibration import calibrate
 from grader.data import load_dataset
 from grader.grade import resolve_assignment
+from grader.results import read_results
 from grader.submission import read_submission
 
 ROOT = Path(__file__).parent.parent
@@ -57,6 +61,11 @@ def test_class_throughput(benchmark, tmp_path):
     started = time.perf_counter()
     one = grade_class([folder], out=tmp_path / "jobs1", jobs=1, backend=BACKEND, console=console)
     one_seconds = time.perf_counter() - started
+    started = time.perf_counter()  # the same with every grade's trusted children started afresh
+    cold = grade_class(
+        [folder], out=tmp_path / "cold", jobs=2, backend=BACKEND, console=console, keep_warm=False
+    )
+    cold_seconds = time.perf_counter() - started
     shutil.rmtree(KEPT, ignore_errors=True)
     two = benchmark.pedantic(
         grade_class,
@@ -70,14 +79,21 @@ def test_class_throughput(benchmark, tmp_path):
     again = grade_class([folder], out=KEPT, jobs=2, backend=BACKEND, console=console)
     rerun_seconds = time.perf_counter() - started
 
-    assert len(one.graded) == len(two.graded) == count and not one.errors and not two.errors
+    assert len(one.graded) == len(two.graded) == len(cold.graded) == count
+    assert not one.errors and not two.errors and not cold.errors
     assert again.graded == [] and len(again.kept) == count
+    for name in two.names:  # kept children grade exactly as new ones: the same points and accuracy
+        kept, fresh = read_results(KEPT / name), read_results(cold.out / name)
+        assert kept is not None and fresh is not None and seen(kept) == seen(fresh), name
     benchmark.extra_info.update(
         {
             "submissions": count,
             "cores": len(os.sched_getaffinity(0)),
             "jobs1_seconds": round(one_seconds, 1),
             "jobs2_seconds": round(two_seconds, 1),
+            "cold_seconds": round(cold_seconds, 1),
+            "cold_per_hour": round(count * 3600 / cold_seconds),
+            "warm_speedup": round(cold_seconds / two_seconds, 3),
             "jobs1_per_hour": round(count * 3600 / one_seconds),
             "jobs2_per_hour": round(count * 3600 / two_seconds),
             "speedup": round(one_seconds / two_seconds, 3),

@@ -1,5 +1,6 @@
 """A class packed onto one machine: ``COPIES`` copies of alice graded at once, against alice graded
-alone, in one run. It measures students per hour, and whether packing changed anything a student
+alone, in one run, first with every grade's trusted children started afresh (no warm children),
+then as a class grades. It measures students per hour, and whether packing changed anything a student
 sees: every copy must get alice's points and accuracy exactly, and its training cost is printed
 beside hers (min, median, max), so the clock's fairness under packing is measured, not assumed.
 
@@ -59,6 +60,11 @@ def test_packed_class(benchmark, tmp_path):
     for index in range(COPIES):
         shutil.copytree(ALICE, folder / f"alice_{index:03d}")
 
+    started = time.perf_counter()  # every grade's trusted children started afresh, for comparison
+    cold = grade_class(
+        [folder], out=tmp_path / "cold", jobs=COPIES, backend=BACKEND, console=quiet, keep_warm=False
+    )
+    cold_seconds = time.perf_counter() - started
     started = time.perf_counter()
     result = benchmark.pedantic(
         grade_class,
@@ -83,6 +89,8 @@ def test_packed_class(benchmark, tmp_path):
         "card_mb": gpu_memory_mb(),
         "seconds": round(seconds, 1),
         "per_hour": round(COPIES * 3600 / seconds),
+        "cold_seconds": round(cold_seconds, 1),
+        "cold_per_hour": round(COPIES * 3600 / cold_seconds),
         "alone_cost": alone.metrics.train_cost,
         "alone_train_s": round(_measured(alone.metrics.train_seconds, "alice alone"), 2),
         "packed_cost_min_median_max": [
@@ -103,5 +111,8 @@ def test_packed_class(benchmark, tmp_path):
     print("\n| figure | value |\n|---|---|\n" + table)
     KEPT.parent.mkdir(exist_ok=True)
     KEPT.write_text("| figure | value |\n|---|---|\n" + table + "\n")
+    assert not cold.errors and len(cold.graded) == COPIES, cold.errors
     for name, copy in copies.items():
         assert seen(copy) == seen(alone), f"{name} saw another grade than alice alone: {seen(copy)}"
+        fresh = read_results(cold.out / name)
+        assert fresh is not None and seen(fresh) == seen(alone), f"{name}, no child kept warm"

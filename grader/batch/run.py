@@ -89,10 +89,13 @@ def grade_class(
     cache_root: Path | None = None,
     sandbox: str = "auto",
     console: Console | None = None,
+    keep_warm: bool = True,
 ) -> ClassResult:
     """Grade every submission in ``paths`` into ``out`` (one folder per student, plus
     ``gradebook.csv`` and ``class.json``). Raises ``ClassError`` for an unusable class; one
-    submission's problems never stop the others. Ctrl-C stops the run and keeps finished grades."""
+    submission's problems never stop the others. Ctrl-C stops the run and keeps finished grades.
+    ``keep_warm=False`` starts every grade's trusted children afresh (grader/runner/warm.py), for
+    the benchmarks that measure what keeping them saves."""
     started = time.monotonic()
     console = console or Console()
     folders = find_submissions(paths)
@@ -142,7 +145,7 @@ def grade_class(
         outcomes = (
             _on_cluster(pending, scheduler)
             if scheduler
-            else _locally(pending, shares, cancellation, view.status)
+            else _locally(pending, shares, cancellation, view.status, keep_warm)
         )
         try:
             for (job, key), outcome in outcomes:
@@ -182,11 +185,12 @@ def _locally(
     shares: list[frozenset[int]],
     cancellation: Cancellation,
     status: Callable[[str, str], None],
+    keep_warm: bool = True,
 ) -> Generator[tuple[tuple[Job, str], Outcome], None, None]:
     free: queue.SimpleQueue[frozenset[int]] = queue.SimpleQueue()
     for share in shares:
         free.put(share)
-    warm = WarmChildren()  # each share's trainer and pace-setter, kept from one grade to the next
+    warm = WarmChildren() if keep_warm else None  # each share's trainer and pace-setter, kept
 
     def run(job: Job) -> Outcome:
         cpus = free.get()  # a share is always free when the pool starts a job: one per thread
@@ -215,7 +219,8 @@ def _locally(
     finally:  # an early exit (Ctrl-C) kills the grades in progress before waiting for their threads
         cancellation.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
-        warm.close()
+        if warm is not None:
+            warm.close()
 
 
 def _on_cluster(
