@@ -8,19 +8,23 @@ from the references, as a builder would hand them over.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
+from grader.batch import grade_class
+from grader.results import read_results
 from grader.runner.declare import declare
 from grader.runner.supervisor import PhaseFailed, Runner, Subject
 from grader.runner.warm import RECYCLE_AFTER, WarmChildren
 from grader.settings import Training
 from reference import load
-from tests.conftest import BACKEND, SUBMISSIONS
+from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS, make_class
 
-pytestmark = [pytest.mark.matrix, pytest.mark.spread]  # on every version and backend; own children
+pytestmark = pytest.mark.spread  # each test starts its own children
 FIT = {"batch_size": 64, "epochs": 1, "validation_split": 0.0, "shuffle": True, "callbacks": []}
 TRAINING = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND, trainer="grader")
 IMAGES = 1500
@@ -41,6 +45,7 @@ def graded(child: Runner, declaration: dict, sample) -> np.ndarray:
     return child.predict(sample.x_test[:500])
 
 
+@pytest.mark.matrix  # on every TensorFlow version and Keras backend in CI
 def test_a_kept_trainer_trains_exactly_what_a_fresh_one_does(tmp_path, sample):
     """The kept trainer first trains another student's model; then alice's, to the same outputs
     bit for bit as a trainer started for her alone."""
@@ -98,3 +103,25 @@ def test_children_that_run_submission_code_are_never_kept(tmp_path):
         warm.lend(builder)
     with WarmChildren() as warm, pytest.raises(ValueError, match="no submission code"):
         warm.lend(Runner(Subject.for_reference("conv_32_64_64"), "conv_32_64_64", TRAINING, tmp_path / "ref"))
+
+
+def test_a_class_grades_a_copy_on_a_kept_trainer_exactly_as_the_first(tmp_path, grading_cache):
+    """Two byte-identical submissions graded one after the other on one core share: the second
+    is trained by the first's kept trainer and paced by its kept pace-setter, and sees the same grade."""
+    folder = make_class(tmp_path / "class", {"alice": SUBMISSIONS / "alice", "copy": SUBMISSIONS / "alice"})
+    result = grade_class(
+        [folder],
+        out=tmp_path / "out",
+        jobs=1,
+        assignment=str(CLASS_ASSIGNMENT),
+        backend=BACKEND,
+        cache_root=grading_cache,
+        console=Console(file=io.StringIO()),
+    )
+    assert sorted(result.graded) == ["alice", "copy"] and not result.errors
+    first, second = (read_results(result.out / name) for name in ("alice", "copy"))
+    assert first is not None and second is not None and first.metrics.accuracy
+    assert [(c.name, c.status, c.score) for c in first.checks] == [
+        (c.name, c.status, c.score) for c in second.checks
+    ]
+    assert first.metrics.accuracy == second.metrics.accuracy
