@@ -7,6 +7,7 @@ Exit codes: 0 all checks passed, 1 a check failed, 2 usage or configuration erro
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from grader.backends import BACKENDS
 
@@ -27,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grader", description="Grade and benchmark models for the classic Keras MNIST CNN tutorials."
     )
+    parser.add_argument("--version", action="version", version=f"grader {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     grade = commands.add_parser(
@@ -422,7 +425,7 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
     if args.backend:
         task = task.with_backend(args.backend)
     if problem := backend_problem(task.training.backend):
-        console.print(f"[red]{problem}.[/red]")
+        _error(console, f"{problem}.")
         return EXIT_USAGE
     data = load_dataset(task.dataset, data_dir=args.data_dir)
     console.print(
@@ -474,7 +477,7 @@ def _verify_docs(args: argparse.Namespace, console: Console) -> int:
 
     backend = args.backend or os.environ.get("KERAS_BACKEND") or DEFAULT
     if problem := backend_problem(backend):
-        console.print(f"[red]{problem}.[/red]")
+        _error(console, f"{problem}.")
         return EXIT_USAGE
     os.environ["KERAS_BACKEND"] = backend  # before Keras is imported, for the references built here
     names = [resolve(name) for name in (args.reference or REFERENCES)]
@@ -484,7 +487,7 @@ def _verify_docs(args: argparse.Namespace, console: Console) -> int:
             return EXIT_USAGE
         subject = args.summary or args.model
         if not subject.is_file():
-            console.print(f"[red]{subject} does not exist.[/red]")
+            _error(console, f"{subject} does not exist.")
             return EXIT_USAGE
         if args.summary:
             results = [verify_docs.verify_summary(subject, names[0])]
@@ -508,16 +511,17 @@ def _compat(args: argparse.Namespace, console: Console) -> int:
     versions = tuple(v.strip() for v in args.versions.split(",")) if args.versions else COLUMNS
     unknown = [v for v in versions if v not in VERSIONS and v not in KERAS_3_BACKENDS]
     if unknown:
-        console.print(
-            f"[red]--versions: {', '.join(unknown)} is neither a TensorFlow version of the matrix "
-            f"({', '.join(VERSIONS)}) nor a Keras 3 backend ({', '.join(KERAS_3_BACKENDS)}).[/red]"
+        _error(
+            console,
+            f"--versions: {', '.join(unknown)} is neither a TensorFlow version of the matrix "
+            f"({', '.join(VERSIONS)}) nor a Keras 3 backend ({', '.join(KERAS_3_BACKENDS)}).",
         )
         return EXIT_USAGE
     if args.device == "gpu" and (problem := gpu_problem()):
-        console.print(f"[red]--device gpu: {problem}.[/red]")
+        _error(console, f"--device gpu: {problem}.")
         return EXIT_USAGE
     if args.submission is not None and not args.submission.is_dir():
-        console.print(f"[red]{args.submission} is not a submission folder.[/red]")
+        _error(console, f"{args.submission} is not a submission folder.")
         return EXIT_USAGE
     name = args.submission.resolve().name if args.submission else "references"
     out = args.out or DEFAULT_OUT / "compat" / name
@@ -538,7 +542,7 @@ def _results_folder(path: Path, console: Console) -> bool:
     """Whether ``path`` can hold a class's results; says why not."""
     if path.is_dir():
         return True
-    console.print(f"[red]{path} is not a folder of results; grade a class into it first.[/red]")
+    _error(console, f"{path} is not a folder of results; grade a class into it first.")
     return False
 
 
@@ -691,19 +695,33 @@ def main(argv: list[str] | None = None) -> int:
         KitError,
         RosterError,
     ) as error:
-        console.print(f"[red]{error.args[0] if error.args else error}[/red]")
+        _error(console, str(error.args[0] if error.args else error))
         return EXIT_USAGE
     except RunnerError as error:
         if args.command != "verify-docs":
             return _internal(console, error)
-        console.print(f"[red]{error}[/red]")
+        _error(console, str(error))
         return EXIT_FAILED
     except Exception as error:  # anything else is the grader's fault, never the submission's
         return _internal(console, error)
 
 
+def version() -> str:
+    """This package's version, as installed (CHANGELOG.md says what each one changed)."""
+    try:
+        return importlib.metadata.version("grader")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _error(console: Console, text: str) -> None:
+    """An error in red, printed literally: it quotes paths, names and advice such as
+    ``pip install 'grader[tensorflow]'``, whose brackets are not console markup."""
+    console.print(Text(text, style="red"))
+
+
 def _internal(console: Console, error: BaseException) -> int:
-    console.print(f"[red]Internal error: {error}[/red]")
+    _error(console, f"Internal error: {error}")
     if log := getattr(error, "log", ""):  # a child that failed to start says why in its own output
         console.print(f"The child process printed:\n{log}", highlight=False, markup=False)
     console.print("".join(traceback.format_exception(error)[-6:]), highlight=False, markup=False)
