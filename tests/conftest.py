@@ -167,6 +167,25 @@ def make_class(folder: Path, members: dict[str, Path] = CLASS_MEMBERS) -> Path:
     return folder
 
 
+def regrade(paths: list[Path], out: Path, jobs: int, cache: Path, assignment: Path = CLASS_ASSIGNMENT):
+    """A class graded on the small class's assignment into ``out``, on this run's backend and cache."""
+    import io
+
+    from rich.console import Console
+
+    from grader.batch import grade_class
+
+    return grade_class(
+        paths,
+        out=out,
+        jobs=jobs,
+        assignment=str(assignment),
+        backend=BACKEND,
+        cache_root=cache,
+        console=Console(file=io.StringIO(), width=120),
+    )
+
+
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory, grading_cache):
     """The small class graded once, two at a time, into its own results folder."""

@@ -30,6 +30,7 @@ from tests.conftest import (
     HOSTILE,
     SUBMISSIONS,
     make_class,
+    regrade,
 )
 
 PATIENT_BUILD_S = 900  # the Ctrl-C test's hanging student: never the first stored, however busy the cores
@@ -138,19 +139,6 @@ def test_a_class_grades_two_at_a_time_into_a_complete_gradebook(graded_class):
     figures = stored["alice"].metrics
     assert float(book["alice"]["accuracy"]) == pytest.approx(figures.accuracy, abs=1e-6)
     assert 0.3 * figures.public_accuracy + 0.7 * figures.private_accuracy == pytest.approx(figures.accuracy)
-
-
-def regrade(paths: list[Path], out: Path, jobs: int, cache: Path, assignment: Path = CLASS_ASSIGNMENT):
-    """The small class's assignment graded again into ``out``, on this run's backend and cache."""
-    return grade_class(
-        paths,
-        out=out,
-        jobs=jobs,
-        assignment=str(assignment),
-        backend=BACKEND,
-        cache_root=cache,
-        console=quiet(),
-    )
 
 
 def test_a_rerun_with_nothing_changed_grades_nothing(graded_class, grading_cache):

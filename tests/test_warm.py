@@ -8,21 +8,18 @@ from the references, as a builder would hand them over.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from rich.console import Console
 
-from grader.batch import grade_class
 from grader.results import read_results
 from grader.runner.declare import declare
 from grader.runner.supervisor import PhaseFailed, Runner, Subject
 from grader.runner.warm import RECYCLE_AFTER, WarmChildren
 from grader.settings import Training
 from reference import load
-from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS, make_class
+from tests.conftest import BACKEND, HOSTILE, SUBMISSIONS, make_class, regrade
 
 pytestmark = pytest.mark.spread  # each test starts its own children
 FIT = {"batch_size": 64, "epochs": 1, "validation_split": 0.0, "shuffle": True, "callbacks": []}
@@ -106,19 +103,16 @@ def test_children_that_run_submission_code_are_never_kept(tmp_path):
 
 
 def test_a_class_grades_a_copy_on_a_kept_trainer_exactly_as_the_first(tmp_path, grading_cache):
-    """Two byte-identical submissions graded one after the other on one core share: the second
-    is trained by the first's kept trainer and paced by its kept pace-setter, and sees the same grade."""
-    folder = make_class(tmp_path / "class", {"alice": SUBMISSIONS / "alice", "copy": SUBMISSIONS / "alice"})
-    result = grade_class(
-        [folder],
-        out=tmp_path / "out",
-        jobs=1,
-        assignment=str(CLASS_ASSIGNMENT),
-        backend=BACKEND,
-        cache_root=grading_cache,
-        console=Console(file=io.StringIO()),
-    )
-    assert sorted(result.graded) == ["alice", "copy"] and not result.errors
+    """One core share, one grade after another: a hostile submission (a forged declaration) first,
+    then alice and a byte-identical copy, trained by the children kept from the grades before
+    them; the copy sees alice's grade exactly."""
+    members = {
+        "a_forged": HOSTILE / "forge_declaration",
+        "alice": SUBMISSIONS / "alice",
+        "copy": SUBMISSIONS / "alice",
+    }
+    result = regrade([make_class(tmp_path / "class", members)], tmp_path / "out", 1, grading_cache)
+    assert sorted(result.graded) == ["a_forged", "alice", "copy"] and not result.errors
     first, second = (read_results(result.out / name) for name in ("alice", "copy"))
     assert first is not None and second is not None and first.metrics.accuracy
     assert [(c.name, c.status, c.score) for c in first.checks] == [
