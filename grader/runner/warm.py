@@ -11,8 +11,9 @@ A kept child must grade exactly as a fresh one would. The trainer rebuilds every
 (tests/test_warm.py compares them bit for bit); ``Runner.renew`` empties its scratch, its log and
 the counts its limits are checked against, so a grade is held to its limits on its own use and
 sees nothing of the grade before. A child is kept only if it is idle and well; it is replaced
-after ``RECYCLE_AFTER`` grades or ``limits.cpu_s`` of CPU time, whichever comes first, and at
-most ``KEPT_PER_SHARE`` wait per core share (the trainers of other seeds, for time to accuracy).
+after ``RECYCLE_AFTER`` grades, ``limits.cpu_s`` of CPU time or ``LEFT_OVER_MB`` more memory
+than it held new, whichever comes first, and at most ``KEPT_PER_SHARE`` wait per core share
+(the trainers of other seeds, for time to accuracy).
 Submission code never runs in a kept child: ``lend`` refuses a builder.
 """
 
