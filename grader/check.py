@@ -109,8 +109,9 @@ def check_submission(
     later = tuple(check.name for check in task.checks if check.phase != "build")
     quick = replace(task, checks=gating, training=replace(task.training, max_epochs=1))
     outcome = CheckOutcome(folder.name, task.title, (), later, len(x), source)
-    if not folder.has_model:
-        return replace(outcome, problem=f"No model.py in {folder.folder}: define build_model() in model.py.")
+    entry = folder.entry
+    if entry is None:
+        return replace(outcome, problem=folder.missing)
     isolation = choose(sandbox)
     if isolation.kind != "bubblewrap" and sandbox != "off":
         console.print(f"[yellow]No sandbox here ({isolation.describe()}); grading uses one.[/yellow]")
@@ -130,7 +131,7 @@ def check_submission(
                 cpus=cores,
             )
 
-        runner = child("run", Subject.submission(folder.model_file))
+        runner = child("run", Subject.submission(entry))
         reference = child("reference", Subject.for_reference(task.reference))
         reference.start()  # builds the reference's layers while the submission's child starts
         # As in a grade: under trainer = "grader" the model is rebuilt, gated and trained there.

@@ -140,11 +140,10 @@ def _grade(
     status = on_status or (lambda text: None)
     timings: dict[str, float] = {}
 
-    if not folder.has_model:
-        progress = Progress(
-            problem=f"No model.py in {folder.name}/: the submission must define build_model() in model.py."
-        )
-        progress.results = {check: check.not_run("there is no model.py to grade.") for check in task.checks}
+    entry = folder.entry
+    if entry is None:
+        progress = Progress(problem=folder.missing)
+        progress.results = {check: check.not_run("there is no code to grade.") for check in task.checks}
     else:
         console.print(f"Grading [bold]{folder.display_name}[/bold] ({folder.folder}) on {task.title}")
         with tempfile.TemporaryDirectory(prefix="grader-") as scratch, contextlib.ExitStack() as stack:
@@ -172,12 +171,12 @@ def _grade(
             def another_trainer(seed: int) -> Runner:
                 if grader_trains:
                     return trusted(f"train-{seed}", Subject.declaration(), seed)
-                return child(f"run-{seed}", Subject.submission(folder.model_file), seed)
+                return child(f"run-{seed}", Subject.submission(entry), seed)
 
             def baseline() -> Baseline:
                 return _baseline(task, data, console, cache_root, cores, cancellation, status, timings)
 
-            runner = child("run", Subject.submission(folder.model_file))
+            runner = child("run", Subject.submission(entry))
             # The trainer starts beside the runner, so their start-ups overlap; the verifier only
             # once the model is built and checked (pipeline.train): a grade that stops before
             # training, as a broken submission's does, pays for no third Keras start. All share

@@ -59,7 +59,7 @@ class Child(Protocol):
     on_event: EventHandler | None
 
     def wait_ready(self) -> None: ...
-    def build(self) -> Built: ...
+    def build(self, images: tuple[np.ndarray, np.ndarray] | None = None) -> Built: ...
     def rebuild(self, declaration: dict[str, Any]) -> Built: ...
     def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Trained: ...
     def predict(self, x: np.ndarray) -> np.ndarray: ...
@@ -195,7 +195,7 @@ def build(context: Context, progress: Progress) -> None:
     context.on_status("building")
     progress.cpu_before_build = context.runner.cpu_seconds()
     try:
-        built = context.runner.build()
+        built = context.runner.build(images=_images(context))
     except PhaseFailed as failure:
         where = f" ({failure.where})" if failure.where else ""
         refused = failure.message.startswith(REFUSAL)
@@ -218,6 +218,11 @@ def build(context: Context, progress: Progress) -> None:
     progress.built = built
     progress.declaration = built.declaration if context.trainer is not None else None
     progress.metrics = Metrics(parameters=built.facts.total_params)
+
+
+def _images(context: Context) -> tuple[np.ndarray, np.ndarray]:
+    """What a notebook's or script's ``load_data()`` returns: the grader's training images."""
+    return context.data.x_train, context.data.y_train
 
 
 def rebuild(context: Context, progress: Progress) -> None:
@@ -403,7 +408,7 @@ def time_to_target(context: Context, progress: Progress) -> None:
                 if progress.declaration is not None:
                     trainee.rebuild(progress.declaration)  # the one model declared, trained afresh
                 else:
-                    trainee.build()
+                    trainee.build(images=_images(context))
                 again, cost = timed_training(trainee, context.verifier, x, y, validation, cpu_from=cpu_from)
                 if progress.declaration is not None:  # the grader's trainer scores what it trained
                     runs.append(_verified(target.accuracy, seed, again, trainee, *validation))

@@ -1,11 +1,17 @@
-"""A student's submission folder: ``model.py`` and an optional ``submission.toml``.
+"""A student's submission folder: its code (the entry) and an optional ``submission.toml``.
 
     # submission.toml
     assignment = "conv_32_64_64"    # which assignment this is for
     display_name = "alice"          # the name shown on leaderboards
+    entry = "CNN_MNIST.ipynb"       # which file to grade, where the folder holds several
 
-Only the TOML is read here (as data); ``model.py`` is never opened by the grader's process,
-only handed by path to a child.
+The entry takes one of three forms, all graded alike: ``model.py`` with ``build_model()`` (and
+optionally ``fit_kwargs()``), one Jupyter notebook, or one Python script with top-level code, as
+the tutorials are written. A notebook or script runs until its first ``model.fit`` call; that
+model and that call's settings are what is graded (grader/runner/capture.py).
+
+Only the TOML is read here (as data); the entry is never opened by the grader's process, only
+handed by path to a child.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from pathlib import Path
 
 MODEL_FILE = "model.py"
 SETTINGS_FILE = "submission.toml"
-SETTINGS_KEYS = ("assignment", "display_name")
+SETTINGS_KEYS = ("assignment", "display_name", "entry")
+ENTRY_SUFFIXES = (".py", ".ipynb")
 MAX_DISPLAY_NAME = 64
 RESERVED_NAMES = ("reference", "anonymous")  # what a board's baseline rows and pseudonyms start with
 
@@ -35,14 +42,55 @@ class Submission:
     assignment: str | None
     notes: tuple[str, ...] = ()
     chose_name: bool = False  # display_name came from submission.toml (else it is the folder's name)
-
-    @property
-    def model_file(self) -> Path:
-        return self.folder / MODEL_FILE
+    entry: Path | None = None  # the file graded; None when there is none, or no one file to choose
+    missing: str = ""  # why there is no entry, in words a student can act on
 
     @property
     def has_model(self) -> bool:
-        return self.model_file.is_file()
+        return self.entry is not None
+
+    @property
+    def form(self) -> str:
+        """``model`` (model.py and its build_model()), ``notebook`` or ``script``."""
+        return entry_form(self.entry) if self.entry is not None else ""
+
+
+def entry_form(entry: Path) -> str:
+    if entry.suffix == ".ipynb":
+        return "notebook"
+    return "model" if entry.name == MODEL_FILE else "script"
+
+
+def find_entry(folder: Path, named: str | None = None) -> tuple[Path | None, str]:
+    """The file to grade in ``folder`` and, without one, why: ``named`` (submission.toml's
+    ``entry``), else model.py, else the folder's one notebook, else its one Python script."""
+    if named is not None:
+        entry = folder / named
+        if Path(named).name != named or entry.suffix not in ENTRY_SUFFIXES:
+            return None, (
+                f"{SETTINGS_FILE}: entry = {named!r} must name a .py or .ipynb file directly in "
+                f"{folder.name}/."
+            )
+        if not entry.is_file():
+            return None, f"{SETTINGS_FILE} names entry = {named!r}, but {folder.name}/ has no such file."
+        return entry, ""
+    if (folder / MODEL_FILE).is_file():
+        return folder / MODEL_FILE, ""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    for suffix, kind in ((".ipynb", "notebooks"), (".py", "Python scripts")):
+        found = [p for p in files if p.suffix == suffix]
+        if len(found) == 1:
+            return found[0], ""
+        if found:
+            names = ", ".join(p.name for p in found)
+            return None, (
+                f"{folder.name}/ holds {len(found)} {kind} ({names}): name the one to grade in "
+                f'{SETTINGS_FILE}, e.g. entry = "{found[0].name}".'
+            )
+    return None, (
+        f"No model.py, notebook or script in {folder.name}/: hand in the notebook (.ipynb) or script "
+        "(.py) that builds and fits your model, or a model.py that defines build_model()."
+    )
 
 
 def read_submission(folder: Path | str) -> Submission:
@@ -55,14 +103,13 @@ def read_submission(folder: Path | str) -> Submission:
     name = folder.name
     settings_path = folder / SETTINGS_FILE
     if not settings_path.is_file():
-        return Submission(folder, name, name, None)
+        return Submission(folder, name, name, None, (), False, *find_entry(folder))
     notes: list[str] = []
     try:
         settings = tomllib.loads(settings_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
-        return Submission(
-            folder, name, name, None, (f"{SETTINGS_FILE} could not be read and was ignored: {error}",)
-        )
+        note = f"{SETTINGS_FILE} could not be read and was ignored: {error}"
+        return Submission(folder, name, name, None, (note,), False, *find_entry(folder))
     for key in settings:
         if key not in SETTINGS_KEYS:
             notes.append(f"{SETTINGS_FILE}: unknown key {key!r} ignored (known: {', '.join(SETTINGS_KEYS)}).")
@@ -82,4 +129,10 @@ def read_submission(folder: Path | str) -> Submission:
             "you are shown under a pseudonym."
         )
         display, chose = name, False
-    return Submission(folder, name, display.strip()[:MAX_DISPLAY_NAME], assignment, tuple(notes), chose)
+    named = settings.get("entry")
+    if named is not None and not isinstance(named, str):
+        notes.append(f"{SETTINGS_FILE}: entry must be a file name; ignored.")
+        named = None
+    entry, missing = find_entry(folder, named)
+    display = display.strip()[:MAX_DISPLAY_NAME]
+    return Submission(folder, name, display, assignment, tuple(notes), chose, entry, missing)

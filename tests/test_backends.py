@@ -13,6 +13,7 @@ import pytest
 from grader import backends
 from grader.assignment import AssignmentError, load_assignment
 from grader.runner.protocol import SubmissionError
+from grader.runner.program import read_program
 from grader.runner.roles.builder import refuse_tensorflow
 from grader.settings import SettingsError, Training, from_table
 from tests.conftest import BACKEND
@@ -109,7 +110,7 @@ def test_tensorflow_imports_are_refused_on_other_backends_with_their_line(tmp_pa
     model = tmp_path / "model.py"
     model.write_text(source)
     with pytest.raises(SubmissionError) as refused:
-        refuse_tensorflow(model, "torch")
+        refuse_tensorflow(read_program(model), "torch")
     assert str(refused.value).startswith(f"model.py, line {line} imports TensorFlow ({shown}), but ")
     assert "with the PyTorch backend" in str(refused.value)
 
@@ -125,7 +126,7 @@ def test_tensorflow_imports_are_refused_on_other_backends_with_their_line(tmp_pa
 def test_keras_3_code_is_not_refused(tmp_path, source):
     model = tmp_path / "model.py"
     model.write_text(source)
-    refuse_tensorflow(model, "jax")
+    refuse_tensorflow(read_program(model), "jax")
 
 
 MISSING = next((b for b in backends.BACKENDS if backends.version(b) is None), None)

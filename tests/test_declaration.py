@@ -21,7 +21,8 @@ from keras import layers
 from grader.declaration import MAX_LAYERS, MAX_NUMBERS, MAX_TEXT, REFUSAL, Refused, vet
 from grader.model_facts import describe_model
 from grader.pipeline import same_model
-from grader.runner.declare import declare, made_at
+from grader.runner.declare import declare
+from grader.runner.program import made_at, read_program
 from grader.runner.protocol import SubmissionError
 from grader.runner.roles.trainer import callbacks, rebuild
 from reference import REFERENCES, load
@@ -41,7 +42,8 @@ def small(
 
 
 def declared(model: keras.Model, fit: dict | None = None, model_file: Path | None = None) -> dict:
-    return declare(model, {**FIT, **(fit or {})}, model_file=model_file).to_dict()
+    parts = read_program(model_file) if model_file is not None else []
+    return declare(model, {**FIT, **(fit or {})}, parts=parts).to_dict()
 
 
 def weights(model: keras.Model) -> list[np.ndarray]:
@@ -279,9 +281,10 @@ def test_the_declaration_of_the_tutorial_listing_keeps_its_keyword_arguments_sma
 def test_made_at_names_the_first_call_else_the_definition(tmp_path):
     source = tmp_path / "model.py"
     source.write_text("class Mine:\n    pass\n\n\nx = [Mine(), Mine()]\nf = lambda: 1\n")
-    assert made_at(source, "Mine") == "model.py, line 5: x = [Mine(), Mine()]"
-    assert made_at(source, "<lambda>") == "model.py, line 6: f = lambda: 1"
-    assert made_at(source, "Other") == "" and made_at(None, "Mine") == ""
+    parts = read_program(source)
+    assert made_at(parts, "Mine") == "model.py, line 5: x = [Mine(), Mine()]"
+    assert made_at(parts, "<lambda>") == "model.py, line 6: f = lambda: 1"
+    assert made_at(parts, "Other") == "" and made_at([], "Mine") == ""
 
 
 def test_alice_declares_what_she_built():

@@ -227,10 +227,10 @@ def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tm
     assert started == ["grader's trainer", "student"]
 
 
-def test_a_folder_without_model_py_scores_zero_with_a_reason(graded, tmp_path):
+def test_a_folder_without_code_scores_zero_with_a_reason(graded, tmp_path):
     (tmp_path / "empty").mkdir()
     grade = graded(tmp_path / "empty", assignment="conv_32_64_64")
-    assert grade.problem.startswith("No model.py in empty/")
+    assert grade.problem.startswith("No model.py, notebook or script in empty/")
     assert grade.score == 0 and set(statuses(grade).values()) == {"not run"}
 
 

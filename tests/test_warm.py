@@ -28,7 +28,7 @@ IMAGES = 1500
 
 
 def declared(name: str) -> dict:
-    return declare(load(name).build_model(), FIT, model_file=None).to_dict()
+    return declare(load(name).build_model(), FIT, parts=[]).to_dict()
 
 
 def trainer(work: Path) -> Runner:

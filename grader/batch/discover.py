@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.submission import MODEL_FILE, SETTINGS_FILE
+from grader.submission import ENTRY_SUFFIXES, SETTINGS_FILE
 
 
 class ClassError(ValueError):
@@ -13,7 +13,11 @@ class ClassError(ValueError):
 
 
 def is_submission(folder: Path) -> bool:
-    return (folder / MODEL_FILE).is_file() or (folder / SETTINGS_FILE).is_file()
+    """A folder with settings or code of its own (model.py, a notebook or a script)."""
+    return (folder / SETTINGS_FILE).is_file() or any(
+        path.suffix in ENTRY_SUFFIXES and path.is_file() and not path.name.startswith(".")
+        for path in folder.iterdir()
+    )
 
 
 def is_class_folder(path: Path) -> bool:
@@ -23,7 +27,7 @@ def is_class_folder(path: Path) -> bool:
 
 def find_submissions(paths: Sequence[Path]) -> list[Path]:
     """Every submission folder in ``paths``: a submission itself, or each visible subfolder of a
-    class folder (one without model.py still counts: its student is told so). Names must be unique,
+    class folder (one without code still counts: its student is told so). Names must be unique,
     since each student's results live in a folder of that name."""
     found: list[Path] = []
     for path in map(Path, paths):

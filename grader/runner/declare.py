@@ -4,15 +4,14 @@ builder hands the grader's trainer under ``training.trainer = "grader"``.
 This runs in the builder, beside the student's code, so nothing here is trusted: the trainer vets
 the declaration again as plain data before it deserialises anything. What this side adds is the
 student's view: when the model cannot be trained by the grader (a custom layer, a Lambda, a
-callback of their own), the message names the object and the line of ``model.py`` that made it,
-and says what to change.
+callback of their own), the message names the object and the line of the student's code that
+made it, and says what to change.
 """
 
 from __future__ import annotations
 
-import ast
 import json
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from grader.declaration import (
     Refused,
     vet,
 )
+from grader.runner.program import Part, made_at
 from grader.runner.protocol import SubmissionError
 
 ADVICE = (
@@ -38,9 +38,9 @@ ADVICE = (
 KERAS_MODULES = ("keras", "tensorflow", "tf_keras")
 
 
-def declare(model: Any, fit: dict[str, Any], *, model_file: Path | None) -> Declaration:
+def declare(model: Any, fit: dict[str, Any], *, parts: Sequence[Part]) -> Declaration:
     """``model`` (built and compiled) and ``fit`` (settings with callback objects) as plain data,
-    vetted; refusals name the line of ``model_file`` that made the refused object."""
+    vetted; refusals name the line of the student's code (``parts``) that made the refused object."""
     try:
         try:
             architecture = json.loads(model.to_json())
@@ -64,7 +64,7 @@ def declare(model: Any, fit: dict[str, Any], *, model_file: Path | None) -> Decl
         }
         return vet(json.loads(json.dumps(data, default=_plain)))
     except Refused as refused:
-        line = made_at(model_file, refused.name) if refused.name else ""
+        line = made_at(parts, refused.name) if refused.name else ""
         raise SubmissionError(f"{REFUSAL}: {refused}{f' See {line}.' if line else ''} {ADVICE}") from None
 
 
@@ -129,45 +129,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise Refused(f"the configuration holds a {type(value).__name__}, which is not plain data.")
-
-
-def made_at(model_file: Path | None, name: str) -> str:
-    """Where ``model_file`` makes ``name``: the first call to it (``MyLayer(...)``, ``Lambda(...)``),
-    else its definition, else the first lambda for a lambda; empty when nothing matches."""
-    if model_file is None or not model_file.is_file():
-        return ""
-    try:
-        source = model_file.read_text(errors="replace")
-        tree = ast.parse(source, filename=str(model_file))
-    except (SyntaxError, ValueError, OSError):
-        return ""
-    lines = source.splitlines()
-    found: int | None = None
-    if name in ("<lambda>", "lambda"):
-        found = min((node.lineno for node in ast.walk(tree) if isinstance(node, ast.Lambda)), default=None)
-    else:
-        calls = [
-            node.lineno
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and _called(node.func) == name
-        ]
-        defined = [
-            node.lineno
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name
-        ]
-        found = min(calls or defined, default=None)
-    if found is None:
-        return ""
-    return f"{model_file.name}, line {found}: {lines[found - 1].strip().rstrip(',:;')}"
-
-
-def _called(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
 
 
 def _first_line(error: BaseException) -> str:

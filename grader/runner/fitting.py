@@ -37,7 +37,9 @@ def compile_if_needed(model: Any, recipe_module: Any) -> str:
     return "assignment"
 
 
-def check_input(model: Any) -> None:
+def check_input(model: Any, *, shaped: str = "") -> None:
+    """Refuse a model that cannot take the grader's (N, 28, 28, 1) images; ``shaped`` says how the
+    student's own code shaped the images it fit on, if that is known."""
     try:
         shape = tuple(model.inputs[0].shape)
     except (AttributeError, IndexError, TypeError, ValueError):
@@ -46,6 +48,7 @@ def check_input(model: Any) -> None:
         found = ", ".join(str(tuple(i.shape)) for i in model.inputs)
         raise SubmissionError(
             f"the model expects input {found}; the grader feeds one input of shape (None, 28, 28, 1)."
+            + (f" {shaped}" if shaped else "")
         )
 
 

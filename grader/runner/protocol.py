@@ -45,14 +45,22 @@ class Channel:
 
 
 def where(model_file: Path | None) -> str:
-    """The submission's own line where the current exception came from, if any."""
+    """The submission's own line where the current exception came from, if any: in ``model_file``
+    or in any part of its code read since (a notebook's cells, grader/runner/program.py)."""
     if model_file is None:
         return ""
+    from grader.runner.program import label
+
+    def named(filename: str | None) -> str | None:
+        if not filename:
+            return None
+        return label(filename) or (model_file.name if Path(filename) == model_file else None)
+
     error = sys.exc_info()[1]
-    if isinstance(error, SyntaxError) and error.filename and Path(error.filename) == model_file:
-        return f"{model_file.name}, line {error.lineno}" + (f": {error.text.strip()}" if error.text else "")
-    frames = [f for f in traceback.extract_tb(sys.exc_info()[2]) if Path(f.filename) == model_file]
+    if isinstance(error, SyntaxError) and (name := named(error.filename)):
+        return f"{name}, line {error.lineno}" + (f": {error.text.strip()}" if error.text else "")
+    frames = [(f, name) for f in traceback.extract_tb(sys.exc_info()[2]) if (name := named(f.filename))]
     if not frames:
         return ""
-    frame = frames[-1]
-    return f"{model_file.name}, line {frame.lineno}" + (f": {frame.line}" if frame.line else "")
+    frame, name = frames[-1]
+    return f"{name}, line {frame.lineno}" + (f": {frame.line}" if frame.line else "")

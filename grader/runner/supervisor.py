@@ -44,6 +44,7 @@ from grader.runner.files import UnsafeFile, read_array, write_array, write_file
 from grader.runner.sandbox import Sandbox, choose, limit_resources, runtime_paths
 from grader.runner.watchdog import Usage, Watchdog, tree
 from grader.settings import MB, Limits, Training
+from grader.submission import entry_form
 from grader.timing import PaceMark
 
 SAVED_MODEL = "model.keras"
@@ -88,6 +89,11 @@ class Subject:
     def submission(cls, model_file: Path) -> Subject:
         model_file = Path(model_file).resolve()
         return cls(model_file.parent.name, model_file=model_file)
+
+    @property
+    def runs_program(self) -> bool:
+        """A notebook or script, which loads the grader's images before its model is built."""
+        return self.model_file is not None and entry_form(self.model_file) != "model"
 
     @classmethod
     def for_reference(cls, name: str) -> Subject:
@@ -425,7 +431,13 @@ class Runner:
         return self._watchdog.usage_now()
 
     # -- phases ----------------------------------------------------------------------------------
-    def build(self) -> Built:
+    def build(self, images: tuple[np.ndarray, np.ndarray] | None = None) -> Built:
+        """Build the subject's model; a notebook or script is handed ``images`` (the grader's
+        training images and labels) first, for its ``load_data()``."""
+        if self.subject.runs_program:
+            assert images is not None, "a notebook or script needs the training images to build"
+            write_array(self.work / "x_train.npy", images[0])
+            write_array(self.work / "y_train.npy", images[1])
         started = time.monotonic()
         self._send("build")
         message = self._await("build", "built", self.limits.build_s, "building the model", "limits.build_s")

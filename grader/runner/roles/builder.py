@@ -2,6 +2,8 @@
 
 It imports ``model.py`` (or, for the reference's calibration, a reference module, which is the
 grader's own code), calls ``build_model()`` and ``fit_kwargs()``, and reports the model it got.
+A notebook or script runs instead until its first ``model.fit`` call (grader/runner/capture.py),
+which gives the model and its fit settings the same way.
 Under ``training.trainer = "grader"`` that is all it does: it hands over the model's
 ``Declaration`` (grader/runner/declare.py) and the grader stops it; a trusted trainer trains what
 it declared. Under ``trainer = "submission"`` it trains the model itself (its callbacks run, its
@@ -19,17 +21,26 @@ import importlib.util
 import logging
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grader import backends
 from grader.runner import fitting, training
+from grader.runner.capture import capture
 from grader.runner.declare import declare
+from grader.runner.program import Part, read_program
 from grader.runner.protocol import Channel, SubmissionError
+from grader.submission import entry_form
 
 MAX_WARNINGS, MAX_WARNING_CHARS = 5, 300  # notes a student reads, not a log
 BUILT_MODEL = "built.keras"  # the model as build_model() returned it (trainer = "submission")
+TRAINING_ARRAYS = (
+    "x_train.npy",
+    "y_train.npy",
+)  # the grader's images, which a notebook's load_data() returns
 
 
 class Builder(fitting.ModelRole):
@@ -58,13 +69,20 @@ class Builder(fitting.ModelRole):
         recipe_module = load(self.args.recipe)
         notes: list[str] = []
         callbacks: list[Any] = []
+        parts: list[Part] = []
         if self.model_file is not None:
+            parts = read_program(self.model_file)
             if self.args.backend != "tensorflow":
-                refuse_tensorflow(self.model_file, self.args.backend)
+                refuse_tensorflow(parts, self.args.backend)
             with _keras_warnings() as warned, _tensorflow_missing(self.args.backend):
-                module = import_submission(self.model_file)
-                model = module.build_model()
-                requested = fitting.requested_fit(module)
+                if entry_form(self.model_file) == "model":
+                    module = import_submission(self.model_file)
+                    model = module.build_model()
+                    requested = fitting.requested_fit(module)
+                else:
+                    x, y = (np.load(self.work / name, allow_pickle=False) for name in TRAINING_ARRAYS)
+                    model, requested, captured = capture(parts, self.model_file, x, y)
+                    notes += captured
             notes += [f"Keras warned while building the model: {text}" for text in warned]
             if requested is None:
                 notes.append(
@@ -80,13 +98,15 @@ class Builder(fitting.ModelRole):
         if not isinstance(model, keras.Model):
             raise SubmissionError(f"build_model() returned {type(model).__name__}, not a keras.Model.")
         compiled_by = fitting.compile_if_needed(model, recipe_module)
-        fitting.check_input(model)
+        fitting.check_input(
+            model, shaped=next((n for n in notes if n.startswith("Your code fit on images of shape")), "")
+        )
         self.sparse = fitting.sparse_labels(model)
         fit = fitting.fit_settings(requested, recipe_module.RECIPE, callbacks=callbacks)
         self.model = model
         found = fitting.report(model, compiled_by=compiled_by, sparse=self.sparse, fit=fit, notes=notes)
         if self.args.trainer == "grader":
-            found["declaration"] = declare(model, fit, model_file=self.model_file).to_dict()
+            found["declaration"] = declare(model, fit, parts=parts).to_dict()
         else:
             self.fit = fitting.cap_epochs(fit, self.args.max_epochs, notes)
             found["fit"]["epochs"] = self.fit["epochs"]
@@ -118,26 +138,24 @@ def _tensorflow_advice(backend: str) -> str:
     )
 
 
-def refuse_tensorflow(model_file: Path, backend: str) -> None:
+def refuse_tensorflow(parts: Sequence[Part], backend: str) -> None:
     """Refuse tf.keras-era code (``import tensorflow``, ``from tensorflow.keras import ...``) before
     it runs, naming its line: on another backend it fails, or half works, in confusing ways."""
-    try:
-        tree = ast.parse(model_file.read_bytes(), filename=str(model_file))
-    except (SyntaxError, ValueError):
-        return  # the import reports it, with its line
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        if any(name == "tensorflow" or name.startswith("tensorflow.") for name in names):
-            line = (ast.get_source_segment(model_file.read_text(errors="replace"), node) or "").strip()
-            raise SubmissionError(
-                f"{model_file.name}, line {node.lineno} imports TensorFlow ({line}), but "
-                + _tensorflow_advice(backend)
-            )
+    for part in parts:
+        tree = part.tree()  # None: running it reports the SyntaxError, with its line
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            if any(name == "tensorflow" or name.startswith("tensorflow.") for name in names):
+                line = (ast.get_source_segment(part.source, node) or "").strip()
+                raise SubmissionError(
+                    f"{part.label}, line {node.lineno} imports TensorFlow ({line}), but "
+                    + _tensorflow_advice(backend)
+                )
 
 
 @contextlib.contextmanager
