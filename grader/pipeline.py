@@ -36,7 +36,7 @@ from grader.declaration import REFUSAL, described
 from grader.model_facts import ModelFacts
 from grader.results import Metrics
 from grader.runner.files import UnsafeFile, copy_file
-from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Trained
+from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Subject, Trained
 from grader.scoring import accuracy, score_test
 from grader.settings import MB
 from grader.target import Run, describe, training_split
@@ -56,6 +56,7 @@ class Child(Protocol):
     """A runner child as the pipeline uses it (grader.runner.supervisor.Runner)."""
 
     work: Path
+    subject: Subject
     on_event: EventHandler | None
 
     def wait_ready(self) -> None: ...
@@ -220,6 +221,15 @@ def build(context: Context, progress: Progress) -> None:
     progress.metrics = Metrics(parameters=built.facts.total_params)
 
 
+def _built_by(context: Context) -> str:
+    """The model as the student's code handed it over, in their terms."""
+    return (
+        "your code passed it to model.fit"
+        if context.runner.subject.runs_program
+        else "build_model() returned it"
+    )
+
+
 def _images(context: Context) -> tuple[np.ndarray, np.ndarray]:
     """What a notebook's or script's ``load_data()`` returns: the grader's training images."""
     return context.data.x_train, context.data.y_train
@@ -302,7 +312,7 @@ def probe(context: Context, progress: Progress) -> None:
         )
         return
     message = (
-        f"The model arrived trained: as build_model() returned it, before any training, it scored "
+        f"The model arrived trained: as {_built_by(context)}, before any training, it scored "
         f"{found:.1%} on {len(labels):,} of the grader's training images, where a freshly initialised "
         f"model scores near chance (about 10%; at most {UNTRAINED_MAX:.0%} is accepted). Accuracy must "
         "come from the grader's training, not from weights made beforehand."

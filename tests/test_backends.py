@@ -12,8 +12,8 @@ import pytest
 
 from grader import backends
 from grader.assignment import AssignmentError, load_assignment
-from grader.runner.protocol import SubmissionError
 from grader.runner.program import read_program
+from grader.runner.protocol import SubmissionError
 from grader.runner.roles.builder import refuse_tensorflow
 from grader.settings import SettingsError, Training, from_table
 from tests.conftest import BACKEND

@@ -349,6 +349,7 @@ WEIGHT_ATTEMPTS = (
     "patched_save",
     "trains_in_build",
     "forge_declaration",
+    "notebook_trains_first",
 )
 REFUSED_WHEN_THE_GRADER_TRAINS = {
     "constant_initializer": "the Constant's 'value' holds 7,840 numbers",
@@ -362,6 +363,7 @@ CAUGHT_WHEN_THE_SUBMISSION_TRAINS = {
     "constant_initializer": "The model arrived trained",
     "own_initializer": "The model as built could not be checked before training",
     "trains_in_build": "The model arrived trained",
+    "notebook_trains_first": "The model arrived trained: as your code passed it to model.fit",
 }
 # What the self-trained path cannot see: weights that arrive after training began. The README's
 # security model names both; the grade says the submission trained itself.

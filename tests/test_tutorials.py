@@ -9,6 +9,8 @@ the version effects show at build time or in the first epoch.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from grader.assignment import load_assignment
@@ -97,6 +99,156 @@ def test_004_listing_trains_with_adadeltas_new_default_rate_and_falls_short(grad
     grade = grade_listing(graded, 4)
     assert grade.model["optimizer"] == "Adadelta" and grade.model["learning_rate"] == pytest.approx(0.001)
     assert statuses(grade)["Parameter count"] == "passed"
+    accuracy = next(check for check in grade.checks if check.name == "Test accuracy")
+    assert accuracy.status == "failed"
+    assert explain(accuracy.message, grade.model, check_kind="accuracy").startswith("Adadelta() starts at")
+
+
+# -- the tutorials as students write them: top-level scripts and notebooks ------------------------
+SCRIPTS = TUTORIALS / "scripts"
+# What each tutorial's era forces a student to change before it runs here, and nothing else: the
+# imports the grader does not install (000), the modules Keras 2.13 dropped (001), the `.h5` and
+# `.hdf5` checkpoints Keras 3 refuses (000, 001) and `lr=` (002). The notebooks also keep 002's
+# `%matplotlib inline`, which a script cannot hold.
+FIXES = {
+    0: [("import cv2\n", ""), ("import keras_metrics as km\n", ""), (".hdf5'", ".keras'")],
+    1: [
+        ("keras.layers.core ", "keras.layers "),
+        ("keras.layers.convolutional ", "keras.layers "),
+        ("best_model.h5", "best_model.keras"),
+    ],
+    2: [("# %matplotlib inline", "%matplotlib inline"), ("Adam(lr=0.0001)", "Adam(learning_rate=0.0001)")],
+    3: [],
+    4: [],
+}
+
+
+def as_notebook(number: int, folder) -> Path:
+    """Tutorial ``number``'s script typed into a notebook, one code cell per `# %%` cell, with
+    only the changes its era forces (FIXES), and its submission.toml beside it."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    script = SCRIPTS / f"tutorial_00{number}"
+    source = (script / f"tutorial_00{number}.py").read_text()
+    for old, new in FIXES[number]:
+        assert old in source, old
+        source = source.replace(old, new)
+    docstring, *cells = source.split("# %%\n")
+    notebook = new_notebook(
+        cells=[new_markdown_cell(docstring.strip().strip('"')), *(new_code_cell(c.strip()) for c in cells)]
+    )
+    folder = folder / f"notebook_00{number}"
+    folder.mkdir()
+    nbformat.write(notebook, folder / f"tutorial_00{number}.ipynb")
+    (folder / "submission.toml").write_text(
+        (script / "submission.toml").read_text().replace("script", "notebook")
+    )
+    return folder
+
+
+def grade_as_written(graded, folder):
+    task = one_epoch(load_assignment(read_submission(folder).assignment))
+    grade = graded(folder, assignment=task)
+    assert grade.trainer == "grader"
+    return grade
+
+
+def test_000_script_as_printed_imports_what_the_grader_does_not_install(graded):
+    grade = grade_as_written(graded, SCRIPTS / "tutorial_000")
+    if OTHER_BACKEND:
+        assert (
+            "tutorial_000.py, line 12 imports TensorFlow (from tensorflow.keras import models, layers)"
+            in grade.problem
+        )
+    else:
+        assert grade.problem.startswith(
+            "The model did not build: the code imports cv2 (tutorial_000.py, line 18: import cv2), which "
+            "the grader does not install"
+        )
+    assert set(statuses(grade).values()) == {"not run"}
+
+
+def test_000_notebook_builds_without_them_and_its_listing_lacks_flatten(graded, tmp_path):
+    grade = grade_as_written(graded, as_notebook(0, tmp_path))
+    if OTHER_BACKEND:
+        assert "tutorial_000.ipynb, code cell 1, line 1 imports TensorFlow" in grade.problem
+        return
+    output = next(check for check in grade.checks if check.name == "Output shape")
+    assert output.status == "failed" and "(None, 7, 7, 10)" in output.message
+    assert any(
+        note.startswith(
+            "Graded the model and the settings of the fit call at tutorial_000.ipynb, code cell 10"
+        )
+        for note in grade.notes
+    )
+
+
+def test_001_script_as_printed_imports_modules_keras_dropped_in_2_13(graded):
+    grade = grade_as_written(graded, SCRIPTS / "tutorial_001")
+    if TF >= (2, 13) or OTHER_BACKEND:
+        assert (
+            "No module named 'keras.layers.core' (tutorial_001.py, line 16: from keras.layers.core import"
+            in grade.problem
+        )
+        assert (
+            explain(grade.problem)
+            == "Keras 2.13+ has no `keras.layers.core`; import layers from `keras.layers`"
+        )
+    else:
+        assert statuses(grade)["Parameter count"] == statuses(grade)["Output shape"] == "passed"
+
+
+def test_001_notebook_with_todays_imports_is_graded(graded, tmp_path):
+    grade = grade_as_written(graded, as_notebook(1, tmp_path))
+    assert grade.problem is None
+    assert statuses(grade)["Parameter count"] == statuses(grade)["Output shape"] == "passed"
+    assert grade.metrics.parameters == 173_738
+    assert "ModelCheckpoint" in " ".join(grade.notes)  # accepted, not run by the grader
+
+
+def test_002_script_as_printed_passes_lr(graded):
+    grade = grade_as_written(graded, SCRIPTS / "tutorial_002")
+    if KERAS_3:
+        assert (
+            "Argument(s) not recognized: {'lr': 0.0001} (tutorial_002.py, line 50: model.compile(Adam(lr=0.0001)"
+            in grade.problem
+        )
+        assert explain(grade.problem) == "Keras 3 rejects `lr`; use `learning_rate`"
+    else:
+        assert statuses(grade)["Output shape"] == "failed"  # no Flatten: a 4-D output
+
+
+def test_002_notebook_with_learning_rate_reaches_its_listing_s_defect(graded, tmp_path):
+    grade = grade_as_written(graded, as_notebook(2, tmp_path))
+    assert grade.problem is None and statuses(grade)["Output shape"] == "failed"
+    assert grade.model["learning_rate"] == pytest.approx(0.0001)
+    assert any(
+        note == "IPython lines skipped (the grader runs Python only): %matplotlib inline"
+        for note in grade.notes
+    )
+    assert any(
+        "validation_data=(...) at tutorial_002.ipynb, code cell 8, line 1 was replaced" in n
+        for n in grade.notes
+    )
+
+
+@pytest.mark.parametrize("form", ["script", "notebook"])
+def test_003_is_graded_in_both_forms(graded, tmp_path, form):
+    folder = SCRIPTS / "tutorial_003" if form == "script" else as_notebook(3, tmp_path)
+    grade = grade_as_written(graded, folder)
+    if OTHER_BACKEND:
+        assert "imports TensorFlow (import tensorflow as tf)" in grade.problem
+        return
+    assert grade.problem is None
+    assert statuses(grade)["Parameter count"] == statuses(grade)["Output shape"] == "passed"
+
+
+@pytest.mark.parametrize("form", ["script", "notebook"])
+def test_004_trains_with_adadeltas_new_default_rate_in_both_forms(graded, tmp_path, form):
+    folder = SCRIPTS / "tutorial_004" if form == "script" else as_notebook(4, tmp_path)
+    grade = grade_as_written(graded, folder)
+    assert grade.model["optimizer"] == "Adadelta" and grade.model["learning_rate"] == pytest.approx(0.001)
     accuracy = next(check for check in grade.checks if check.name == "Test accuracy")
     assert accuracy.status == "failed"
     assert explain(accuracy.message, grade.model, check_kind="accuracy").startswith("Adadelta() starts at")

@@ -11,6 +11,7 @@ the student's code runs:
 - ``model.fit`` on any Keras model stops the run: nothing after it (``evaluate``, plots, removed
   APIs such as ``predict_classes``) runs. Its ``x`` and ``y`` are looked at only to tell the
   student how the grader's own images differ; the grader trains on its own.
+- It runs in the folder the notebook or script is in (a copy of the submission), as Jupyter does.
 - IPython's magics and shell lines do nothing, matplotlib draws off-screen, ``input()`` fails.
 
 A script that defines ``build_model()`` and never calls ``fit`` is graded as a ``model.py``.
@@ -79,8 +80,9 @@ def capture(
         "display": _display,
         "input": _no_input,
     }
-    saved_argv = sys.argv
+    saved_argv, saved_cwd = sys.argv, os.getcwd()
     sys.argv = [entry.name]
+    os.chdir(entry.parent)  # as Jupyter runs a notebook: files beside it open by their names
     try:
         with _datasets(x_train, y_train), _fit_stops(found), _quiet_matplotlib():
             for part in parts:
@@ -97,6 +99,7 @@ def capture(
                     break
     finally:
         sys.argv = saved_argv
+        os.chdir(saved_cwd)
     notes = [f"IPython lines skipped (the grader runs Python only): {', '.join(found.magics)}"] * bool(
         found.magics
     )
