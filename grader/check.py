@@ -96,10 +96,11 @@ def check_submission(
     sandbox: str = "auto",
     console: Console | None = None,
 ) -> CheckOutcome:
-    """Check a submission folder (or its ``model.py``) as grading would, without test data."""
+    """Check a submission folder (or the file in it to check: model.py, a notebook or a script) as
+    grading would, without test data."""
     console = console or Console()
     path = Path(path)
-    folder = read_submission(path.parent if path.is_file() else path)
+    folder = read_submission(path.parent, entry=path.name) if path.is_file() else read_submission(path)
     kit = folder.folder / KIT_ASSIGNMENT
     task = resolve_assignment(folder, assignment or (kit if kit.is_file() else None))
     if problem := backend_problem(task.training.backend):

@@ -248,7 +248,8 @@ def _parser() -> argparse.ArgumentParser:
         "init",
         help="write a starting kit for students: model.py, submission.toml, the assignment and check images",
         description=(
-            "Write a starting kit into DIR (new or empty): a model.py skeleton that builds and trains, "
+            "Write a starting kit into DIR (new or empty): a model.py skeleton (or, with --notebook, a "
+            "starter notebook) that builds and trains, "
             "submission.toml, the assignment file and check-images.npz (a few hundred training images, "
             "never test images), so students can run `grader check` without the dataset."
         ),
@@ -258,6 +259,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("out", type=Path, metavar="DIR", help="the kit's folder")
     init.add_argument("--data-dir", type=Path, help="a folder holding dataset files (also GRADER_DATA_DIR)")
+    init.add_argument(
+        "--notebook", action="store_true", help="a starter notebook (mnist_cnn.ipynb) instead of model.py"
+    )
 
     book = commands.add_parser(
         "gradebook",
@@ -616,7 +620,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
 def _init(args: argparse.Namespace, console: Console) -> int:
     from grader.kit import describe_kit, write_kit
 
-    console.print(describe_kit(write_kit(args.assignment, args.out, data_dir=args.data_dir)), highlight=False)
+    console.print(describe_kit(write_kit(args.assignment, args.out, data_dir=args.data_dir, notebook=args.notebook)), highlight=False)
     return EXIT_OK
 
 

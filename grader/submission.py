@@ -93,8 +93,9 @@ def find_entry(folder: Path, named: str | None = None) -> tuple[Path | None, str
     )
 
 
-def read_submission(folder: Path | str) -> Submission:
-    """Read ``folder``'s settings; a broken ``submission.toml`` is a note, not a crash."""
+def read_submission(folder: Path | str, *, entry: str | None = None) -> Submission:
+    """Read ``folder``'s settings; a broken ``submission.toml`` is a note, not a crash. ``entry``
+    (a file name in the folder) is graded whatever the settings name."""
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise SubmissionError(
@@ -103,13 +104,13 @@ def read_submission(folder: Path | str) -> Submission:
     name = folder.name
     settings_path = folder / SETTINGS_FILE
     if not settings_path.is_file():
-        return Submission(folder, name, name, None, (), False, *find_entry(folder))
+        return Submission(folder, name, name, None, (), False, *find_entry(folder, entry))
     notes: list[str] = []
     try:
         settings = tomllib.loads(settings_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
         note = f"{SETTINGS_FILE} could not be read and was ignored: {error}"
-        return Submission(folder, name, name, None, (note,), False, *find_entry(folder))
+        return Submission(folder, name, name, None, (note,), False, *find_entry(folder, entry))
     for key in settings:
         if key not in SETTINGS_KEYS:
             notes.append(f"{SETTINGS_FILE}: unknown key {key!r} ignored (known: {', '.join(SETTINGS_KEYS)}).")
@@ -133,6 +134,6 @@ def read_submission(folder: Path | str) -> Submission:
     if named is not None and not isinstance(named, str):
         notes.append(f"{SETTINGS_FILE}: entry must be a file name; ignored.")
         named = None
-    entry, missing = find_entry(folder, named)
+    found, missing = find_entry(folder, entry or named)
     display = display.strip()[:MAX_DISPLAY_NAME]
-    return Submission(folder, name, display, assignment, tuple(notes), chose, entry, missing)
+    return Submission(folder, name, display, assignment, tuple(notes), chose, found, missing)

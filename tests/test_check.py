@@ -70,3 +70,20 @@ def test_without_the_kit_or_the_dataset_it_says_where_images_come_from(tmp_path,
             assignment=on_backend("conv_32_64_64", tmp_path / "course"),
             data_dir=tmp_path / "empty",
         )
+
+
+def test_the_starter_notebook_is_checked_on_the_kit_images_and_told_what_is_missing(tmp_path, no_dataset, capsys):
+    """``grader init --notebook`` writes a notebook that ``grader check`` runs up to its fit call,
+    its load_data() answered with the kit's training images, no dataset needed."""
+    kit = tmp_path / "kit"
+    assert main(["init", str(on_backend("conv_32_64_64", tmp_path / "course")), str(kit), "--notebook"]) == 0
+    assert sorted(p.name for p in kit.iterdir()) == [
+        "assignment.toml",
+        "check-images.npz",
+        "mnist_cnn.ipynb",
+        "submission.toml",
+    ]
+    capsys.readouterr()
+    assert main(["check", str(kit)]) == 1
+    shown = capsys.readouterr().out
+    assert "is a Conv2D" in shown and "missing?" in shown and "did not build" not in shown

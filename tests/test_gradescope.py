@@ -45,13 +45,16 @@ def test_the_model_is_found_at_any_depth_or_as_a_lone_file(tmp_path):
     (tmp_path / "lone").mkdir()
     (tmp_path / "lone" / "hw1.py").write_text("")
     assert find_model(tmp_path / "lone") == tmp_path / "lone" / "hw1.py"
+    (tmp_path / "lone" / "hw1.ipynb").write_text("")
+    assert find_model(tmp_path / "lone") == tmp_path / "lone" / "hw1.ipynb"  # the notebook, not its helper
 
 
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ([], "Your upload has no Python file: upload model.py"),
-        (["a.py", "b.py"], "has 2 Python files (a.py, b.py) and none is named model.py: rename"),
+        ([], "Your upload has no notebook or Python file: upload the notebook (.ipynb) or script (.py)"),
+        (["a.py", "b.py"], "has 2 Python files (a.py, b.py) and no model.py: upload only the one"),
+        (["a.ipynb", "x/b.ipynb", "c.py"], "has 2 notebooks (a.ipynb, x/b.ipynb) and no model.py"),
         (["x/model.py", "y/model.py"], "more than one model.py (x/model.py, y/model.py): upload only one"),
     ],
 )
@@ -150,11 +153,32 @@ def test_a_failing_model_and_a_lone_file_are_graded_alike(autograder):
     assert [t["status"] for t in folder["tests"]] == [t["status"] for t in lone["tests"]]
 
 
+def test_a_notebook_upload_is_graded_as_its_model_py_is(autograder):
+    """bob's model typed into a notebook, as a student following the tutorial in Colab uploads it."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [
+        "%matplotlib inline\nimport keras\nfrom keras.datasets import mnist",
+        "(x_train, y_train), (x_test, y_test) = mnist.load_data()\n"
+        "x_train = x_train.reshape(-1, 28, 28, 1) / 255\ny_train = keras.utils.to_categorical(y_train)",
+        (SUBMISSIONS / "bob" / "model.py").read_text() + "\nmodel = build_model()",
+        "model.fit(x_train, y_train, epochs=1)\nmodel.evaluate(x_test, y_test)",
+    ]
+    upload = nbformat.writes(new_notebook(cells=[new_code_cell(cell) for cell in cells]))
+    _, run = autograder
+    folder, _ = run({"model.py": SUBMISSIONS / "bob" / "model.py"})
+    notebook, done = run({"Homework 1.ipynb": upload})
+    assert notebook["score"] == folder["score"] == 2, done.stdout[-3000:]
+    assert [t["status"] for t in notebook["tests"]] == [t["status"] for t in folder["tests"]]
+    assert "Homework 1.ipynb, code cell 4, line 1" in notebook["output"]
+
+
 def test_an_empty_upload_is_a_failed_test_that_says_what_to_upload(autograder):
     _, run = autograder
     results, _ = run({})
     assert results["score"] == 0 and results["tests"][0]["max_score"] == 10
-    assert results["tests"][0]["output"].startswith("Your upload has no Python file: upload model.py")
+    assert results["tests"][0]["output"].startswith("Your upload has no notebook or Python file")
 
 
 def test_the_graders_own_faults_still_leave_results(autograder):

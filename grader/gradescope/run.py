@@ -1,8 +1,8 @@
 """What ``run_autograder`` runs for each submission: grade ``/autograder/submission`` as one
 submission, whatever the student uploaded, and always leave ``results/results.json``.
 
-A student may upload ``model.py`` at any depth (a zipped folder, a GitHub repository) or a single
-Python file under another name. An upload the grader cannot take, and any fault of the grader's
+A student may upload ``model.py`` at any depth (a zipped folder, a GitHub repository), or a single
+notebook or Python file under any name: what ``grader grade`` takes in a folder. An upload the grader cannot take, and any fault of the grader's
 own, still ends as a failed test that says what to do: Gradescope shows the student nothing else.
 """
 
@@ -27,7 +27,7 @@ IGNORED = ("__MACOSX", "__pycache__")  # what archivers and Python add beside a 
 
 
 class UploadError(ValueError):
-    """The upload holds no model.py the grader can pick without guessing."""
+    """The upload holds no model.py, notebook or script the grader can pick without guessing."""
 
 
 def _visible(upload: Path, path: Path) -> bool:
@@ -36,7 +36,7 @@ def _visible(upload: Path, path: Path) -> bool:
 
 
 def find_model(upload: Path) -> Path:
-    """The ``model.py`` to grade: the shallowest one, or a lone Python file under any name."""
+    """The file to grade: the shallowest ``model.py``, else a lone notebook, else a lone Python file."""
     models = sorted((p for p in upload.rglob(MODEL_FILE) if _visible(upload, p)), key=lambda p: len(p.parts))
     if models:
         shallowest = [p for p in models if len(p.parts) == len(models[0].parts)]
@@ -44,18 +44,19 @@ def find_model(upload: Path) -> Path:
             where = ", ".join(str(p.relative_to(upload)) for p in shallowest)
             raise UploadError(f"Your upload has more than one {MODEL_FILE} ({where}): upload only one.")
         return models[0]
-    scripts = [p for p in upload.rglob("*.py") if _visible(upload, p)]
-    if len(scripts) == 1:
-        return scripts[0]
-    if not scripts:
-        raise UploadError(
-            f"Your upload has no Python file: upload {MODEL_FILE}, which defines build_model() "
-            "(and, if you like, fit_kwargs())."
-        )
-    names = ", ".join(sorted(str(p.relative_to(upload)) for p in scripts)[:5])
+    for pattern, kind in (("*.ipynb", "notebooks"), ("*.py", "Python files")):
+        found = [p for p in upload.rglob(pattern) if _visible(upload, p)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            names = ", ".join(sorted(str(p.relative_to(upload)) for p in found)[:5])
+            raise UploadError(
+                f"Your upload has {len(found)} {kind} ({names}) and no {MODEL_FILE}: upload only the one "
+                "that builds and fits your model."
+            )
     raise UploadError(
-        f"Your upload has {len(scripts)} Python files ({names}) and none is named {MODEL_FILE}: "
-        f"rename the one that defines build_model() to {MODEL_FILE}."
+        "Your upload has no notebook or Python file: upload the notebook (.ipynb) or script (.py) "
+        f"that builds and fits your model, or a {MODEL_FILE} that defines build_model()."
     )
 
 
@@ -116,11 +117,8 @@ def run_autograder(root: Path, *, console: Console | None = None) -> int:
         model = find_model(root / "submission")
         with tempfile.TemporaryDirectory(prefix="grader-upload-") as staging:
             folder = Path(staging) / "submission"
-            if model.name == MODEL_FILE:
-                shutil.copytree(model.parent, folder, symlinks=True)
-            else:  # a lone file under another name is the model
-                folder.mkdir()
-                shutil.copyfile(model, folder / MODEL_FILE)
+            # With the files beside it; in that folder the grade picks the same file (grader/submission.py).
+            shutil.copytree(model.parent, folder, symlinks=True)
             result = grade(folder, assignment=task, data_dir=source / "data", console=console)
             written, _ = write_outputs(result, results)
             if at is not None:
