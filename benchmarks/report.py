@@ -143,6 +143,27 @@ def profile_tables(runs: list[dict[str, Any]]) -> list[Table]:
     return tables
 
 
+def capture_table(runs: list[dict[str, Any]]) -> Table | None:
+    """Per tutorial: building its model.py, its script and its notebook (wall s / CPU s)."""
+    found = next((run["extra_info"]["capture"] for run in runs if "capture" in run["extra_info"]), None)
+    if not found:
+        return None
+    table = Table(
+        title="Building each tutorial in the sandboxed builder, after Keras has started: wall s / CPU s"
+    )
+    for column in ("tutorial", "model.py", "script", "notebook"):
+        table.add_column(column, justify="right")
+    for name, forms in found.items():
+        table.add_row(
+            name,
+            *(
+                f"{forms[f]['build_s']:.2f} / {forms[f]['cpu_s']:.2f}"
+                for f in ("model.py", "script", "notebook")
+            ),
+        )
+    return table
+
+
 def lines(runs: list[dict[str, Any]]) -> list[str]:
     """One line each for grading overhead, the sandbox and class throughput."""
     found = []
@@ -177,7 +198,7 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
 def main(path: str) -> None:
     runs = json.loads(Path(path).read_text())["benchmarks"]
     console = Console(width=160)
-    for table in (loop_table(runs), accuracy_table(runs), *profile_tables(runs)):
+    for table in (loop_table(runs), accuracy_table(runs), *profile_tables(runs), capture_table(runs)):
         if table is not None:
             console.print(table)
     for line in lines(runs):

@@ -620,7 +620,10 @@ def _check(args: argparse.Namespace, console: Console) -> int:
 def _init(args: argparse.Namespace, console: Console) -> int:
     from grader.kit import describe_kit, write_kit
 
-    console.print(describe_kit(write_kit(args.assignment, args.out, data_dir=args.data_dir, notebook=args.notebook)), highlight=False)
+    console.print(
+        describe_kit(write_kit(args.assignment, args.out, data_dir=args.data_dir, notebook=args.notebook)),
+        highlight=False,
+    )
     return EXIT_OK
 
 

@@ -57,17 +57,17 @@ NOTEBOOK_FILE = "mnist_cnn.ipynb"
 NOTEBOOK_CELLS = (
     "import keras\nfrom keras import layers\nfrom keras.datasets import mnist",
     "(x_train, y_train), (x_test, y_test) = mnist.load_data()\n"
-    "x_train = x_train.reshape(-1, 28, 28, 1).astype(\"float32\") / 255\n"
-    "x_test = x_test.reshape(-1, 28, 28, 1).astype(\"float32\") / 255",
+    'x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255\n'
+    'x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255',
     "# A start that builds and trains: replace it with the tutorial's layers.\n"
     "model = keras.Sequential(\n"
     "    [\n"
     "        keras.Input(shape=(28, 28, 1)),\n"
     "        layers.Flatten(),\n"
-    "        layers.Dense(10, activation=\"softmax\"),\n"
+    '        layers.Dense(10, activation="softmax"),\n'
     "    ]\n"
     ")\n"
-    "model.compile(optimizer=\"adam\", loss=\"sparse_categorical_crossentropy\", metrics=[\"accuracy\"])\n"
+    'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
     "model.summary()",
     "history = model.fit(x_train, y_train, batch_size=128, epochs={epochs}, validation_split=0.1)",
     "model.evaluate(x_test, y_test)",
@@ -108,7 +108,9 @@ def write_kit(
         write_text_atomic(model, starter_notebook(task.title, rules, task.training.max_epochs))
     else:
         model = out / MODEL_FILE
-        write_text_atomic(model, SKELETON.format(title=task.title, rules=rules, epochs=task.training.max_epochs))
+        write_text_atomic(
+            model, SKELETON.format(title=task.title, rules=rules, epochs=task.training.max_epochs)
+        )
     settings = out / SETTINGS_FILE
     write_text_atomic(
         settings,

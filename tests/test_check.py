@@ -72,7 +72,9 @@ def test_without_the_kit_or_the_dataset_it_says_where_images_come_from(tmp_path,
         )
 
 
-def test_the_starter_notebook_is_checked_on_the_kit_images_and_told_what_is_missing(tmp_path, no_dataset, capsys):
+def test_the_starter_notebook_is_checked_on_the_kit_images_and_told_what_is_missing(
+    tmp_path, no_dataset, capsys
+):
     """``grader init --notebook`` writes a notebook that ``grader check`` runs up to its fit call,
     its load_data() answered with the kit's training images, no dataset needed."""
     kit = tmp_path / "kit"

@@ -28,7 +28,9 @@ class RunnerError(Exception):
 def describe_file(
     model_file: Path, *, backend: str = DEFAULT, timeout: float = DESCRIBE_TIMEOUT_S
 ) -> ModelFacts:
-    """Build ``build_model()`` from ``model_file`` in a sandboxed child on ``backend`` and return its facts."""
+    """Build ``build_model()`` from ``model_file`` in a sandboxed child on ``backend`` and return its
+    facts; a notebook or script runs to its fit call, its ``load_data()`` answered with a few
+    hundred training images of the MNIST sample (``grader data provision``)."""
     from grader.runner.supervisor import PhaseFailed, Runner, Subject
     from grader.settings import Limits, Training
 
@@ -43,9 +45,16 @@ def describe_file(
             work=Path(scratch),
             limits=Limits(build_s=timeout),
         )
+        images = None
+        if runner.subject.runs_program:
+            from grader.check import CHECK_COUNT
+            from grader.data import load_dataset
+
+            sample = load_dataset("mnist_sample", allow_download=False)
+            images = sample.x_train[:CHECK_COUNT], sample.y_train[:CHECK_COUNT]
         try:
             with runner:
-                return runner.build().facts
+                return runner.build(images=images).facts
         except PhaseFailed as failure:
             where = f" ({failure.where})" if failure.where else ""
             log = f"\n{failure.log}" if failure.log else ""
