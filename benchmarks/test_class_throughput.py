@@ -36,7 +36,10 @@ KEPT = ROOT / ".benchmarks" / "class"
 
 def assemble_class(folder: Path) -> Path:
     """Copy the samples, the tutorial listings and a few hostile submissions into one class."""
-    for source in [*sorted((ROOT / "submissions").iterdir()), *sorted((ROOT / "tutorials").iterdir())]:
+    for source in [
+        *sorted((ROOT / "submissions").iterdir()),
+        *sorted((ROOT / "tutorials").glob("tutorial_00?")),
+    ]:
         if source.is_dir():
             shutil.copytree(source, folder / source.name)
     for name in HOSTILE:

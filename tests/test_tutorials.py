@@ -105,7 +105,6 @@ def test_004_listing_trains_with_adadeltas_new_default_rate_and_falls_short(grad
 
 
 # -- the tutorials as students write them: top-level scripts and notebooks ------------------------
-SCRIPTS = TUTORIALS / "scripts"
 # What each tutorial's era forces a student to change before it runs here, and nothing else: the
 # imports the grader does not install (000), the modules Keras 2.13 dropped (001), the `.h5` and
 # `.hdf5` checkpoints Keras 3 refuses (000, 001) and `lr=` (002). The notebooks also keep 002's
@@ -123,28 +122,56 @@ FIXES = {
 }
 
 
-def as_notebook(number: int, folder) -> Path:
-    """Tutorial ``number``'s script typed into a notebook, one code cell per `# %%` cell, with
-    only the changes its era forces (FIXES), and its submission.toml beside it."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+def script(number: int) -> Path:
+    """Tutorial ``number`` typed in as a top-level script, as printed."""
+    return TUTORIALS / f"tutorial_00{number}_script" / f"tutorial_00{number}.py"
 
-    script = SCRIPTS / f"tutorial_00{number}"
-    source = (script / f"tutorial_00{number}.py").read_text()
+
+def notebook(number: int) -> Path:
+    """The same cells as a notebook, with only the changes its era forces (FIXES)."""
+    return TUTORIALS / f"tutorial_00{number}_notebook" / f"tutorial_00{number}.ipynb"
+
+
+def notebook_cells(number: int) -> list[str]:
+    """The notebook's code cells: the script's `# %%` cells with FIXES applied."""
+    source = script(number).read_text()
     for old, new in FIXES[number]:
         assert old in source, old
         source = source.replace(old, new)
-    docstring, *cells = source.split("# %%\n")
-    notebook = new_notebook(
-        cells=[new_markdown_cell(docstring.strip().strip('"')), *(new_code_cell(c.strip()) for c in cells)]
+    _, *cells = source.split("# %%\n")
+    return [cell.strip() for cell in cells]
+
+
+def write_notebook(number: int) -> None:
+    """(Re)write tutorial ``number``'s notebook and its submission.toml from its script."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    changes = "; ".join(
+        f"`{old.strip()}` to `{new.strip()}`" if new else f"`{old.strip()}` removed"
+        for old, new in FIXES[number]
     )
-    folder = folder / f"notebook_00{number}"
-    folder.mkdir()
-    nbformat.write(notebook, folder / f"tutorial_00{number}.ipynb")
-    (folder / "submission.toml").write_text(
-        (script / "submission.toml").read_text().replace("script", "notebook")
+    intro = (
+        f"Tutorial 00{number} typed in as a notebook: the cells of `tutorial_00{number}_script/"
+        f"tutorial_00{number}.py` (see its docstring), "
+        + (f"with only the changes its era forces: {changes}." if changes else "unchanged.")
     )
-    return folder
+    cells = [new_markdown_cell(intro), *map(new_code_cell, notebook_cells(number))]
+    notebook(number).parent.mkdir(exist_ok=True)
+    nbformat.write(new_notebook(cells=cells), notebook(number))
+    settings = (script(number).parent / "submission.toml").read_text()
+    (notebook(number).parent / "submission.toml").write_text(settings.replace("script", "notebook"))
+
+
+@pytest.mark.parametrize("number", sorted(FIXES))
+def test_each_notebook_holds_its_script_s_cells_with_only_the_forced_changes(number):
+    import nbformat
+
+    found = nbformat.read(notebook(number), as_version=4)
+    code = [cell.source for cell in found.cells if cell.cell_type == "code"]
+    assert code == notebook_cells(number), (
+        "rewrite it: python -c 'from tests.test_tutorials import write_notebook; write_notebook(N)'"
+    )
 
 
 def grade_as_written(graded, folder):
@@ -155,7 +182,7 @@ def grade_as_written(graded, folder):
 
 
 def test_000_script_as_printed_imports_what_the_grader_does_not_install(graded):
-    grade = grade_as_written(graded, SCRIPTS / "tutorial_000")
+    grade = grade_as_written(graded, script(0).parent)
     if OTHER_BACKEND:
         assert (
             "tutorial_000.py, line 12 imports TensorFlow (from tensorflow.keras import models, layers)"
@@ -169,8 +196,8 @@ def test_000_script_as_printed_imports_what_the_grader_does_not_install(graded):
     assert set(statuses(grade).values()) == {"not run"}
 
 
-def test_000_notebook_builds_without_them_and_its_listing_lacks_flatten(graded, tmp_path):
-    grade = grade_as_written(graded, as_notebook(0, tmp_path))
+def test_000_notebook_builds_without_them_and_its_listing_lacks_flatten(graded):
+    grade = grade_as_written(graded, notebook(0).parent)
     if OTHER_BACKEND:
         assert "tutorial_000.ipynb, code cell 1, line 1 imports TensorFlow" in grade.problem
         return
@@ -185,7 +212,7 @@ def test_000_notebook_builds_without_them_and_its_listing_lacks_flatten(graded, 
 
 
 def test_001_script_as_printed_imports_modules_keras_dropped_in_2_13(graded):
-    grade = grade_as_written(graded, SCRIPTS / "tutorial_001")
+    grade = grade_as_written(graded, script(1).parent)
     if TF >= (2, 13) or OTHER_BACKEND:
         assert (
             "No module named 'keras.layers.core' (tutorial_001.py, line 16: from keras.layers.core import"
@@ -199,8 +226,8 @@ def test_001_script_as_printed_imports_modules_keras_dropped_in_2_13(graded):
         assert statuses(grade)["Parameter count"] == statuses(grade)["Output shape"] == "passed"
 
 
-def test_001_notebook_with_todays_imports_is_graded(graded, tmp_path):
-    grade = grade_as_written(graded, as_notebook(1, tmp_path))
+def test_001_notebook_with_todays_imports_is_graded(graded):
+    grade = grade_as_written(graded, notebook(1).parent)
     assert grade.problem is None
     assert statuses(grade)["Parameter count"] == statuses(grade)["Output shape"] == "passed"
     assert grade.metrics.parameters == 173_738
@@ -208,7 +235,7 @@ def test_001_notebook_with_todays_imports_is_graded(graded, tmp_path):
 
 
 def test_002_script_as_printed_passes_lr(graded):
-    grade = grade_as_written(graded, SCRIPTS / "tutorial_002")
+    grade = grade_as_written(graded, script(2).parent)
     if KERAS_3:
         assert (
             "Argument(s) not recognized: {'lr': 0.0001} (tutorial_002.py, line 50: model.compile(Adam(lr=0.0001)"
@@ -219,8 +246,8 @@ def test_002_script_as_printed_passes_lr(graded):
         assert statuses(grade)["Output shape"] == "failed"  # no Flatten: a 4-D output
 
 
-def test_002_notebook_with_learning_rate_reaches_its_listing_s_defect(graded, tmp_path):
-    grade = grade_as_written(graded, as_notebook(2, tmp_path))
+def test_002_notebook_with_learning_rate_reaches_its_listing_s_defect(graded):
+    grade = grade_as_written(graded, notebook(2).parent)
     assert grade.problem is None and statuses(grade)["Output shape"] == "failed"
     assert grade.model["learning_rate"] == pytest.approx(0.0001)
     assert any(
@@ -234,8 +261,8 @@ def test_002_notebook_with_learning_rate_reaches_its_listing_s_defect(graded, tm
 
 
 @pytest.mark.parametrize("form", ["script", "notebook"])
-def test_003_is_graded_in_both_forms(graded, tmp_path, form):
-    folder = SCRIPTS / "tutorial_003" if form == "script" else as_notebook(3, tmp_path)
+def test_003_is_graded_in_both_forms(graded, form):
+    folder = (script if form == "script" else notebook)(3).parent
     grade = grade_as_written(graded, folder)
     if OTHER_BACKEND:
         assert "imports TensorFlow (import tensorflow as tf)" in grade.problem
@@ -245,8 +272,8 @@ def test_003_is_graded_in_both_forms(graded, tmp_path, form):
 
 
 @pytest.mark.parametrize("form", ["script", "notebook"])
-def test_004_trains_with_adadeltas_new_default_rate_in_both_forms(graded, tmp_path, form):
-    folder = SCRIPTS / "tutorial_004" if form == "script" else as_notebook(4, tmp_path)
+def test_004_trains_with_adadeltas_new_default_rate_in_both_forms(graded, form):
+    folder = (script if form == "script" else notebook)(4).parent
     grade = grade_as_written(graded, folder)
     assert grade.model["optimizer"] == "Adadelta" and grade.model["learning_rate"] == pytest.approx(0.001)
     accuracy = next(check for check in grade.checks if check.name == "Test accuracy")

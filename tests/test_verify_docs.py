@@ -117,6 +117,6 @@ def test_tutorial_004_typed_in_as_a_script_matches_its_documented_model():
     from tests.conftest import TUTORIALS
 
     result = verify_model_file(
-        TUTORIALS / "scripts" / "tutorial_004" / "tutorial_004.py", "004", backend=BACKEND
+        TUTORIALS / "tutorial_004_script" / "tutorial_004.py", "004", backend=BACKEND
     )
     assert result.ok, [(row.label, row.problems) for row in result.rows if not row.ok]
