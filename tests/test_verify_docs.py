@@ -116,7 +116,5 @@ def test_tutorial_004_typed_in_as_a_script_matches_its_documented_model():
     """verify-docs --model reads a script (or notebook) as grading does: up to its fit call."""
     from tests.conftest import TUTORIALS
 
-    result = verify_model_file(
-        TUTORIALS / "tutorial_004_script" / "tutorial_004.py", "004", backend=BACKEND
-    )
+    result = verify_model_file(TUTORIALS / "tutorial_004_script" / "tutorial_004.py", "004", backend=BACKEND)
     assert result.ok, [(row.label, row.problems) for row in result.rows if not row.ok]
