@@ -51,6 +51,19 @@ def test_a_class_folder_is_every_visible_subfolder(tmp_path):
     assert [p.name for p in find_submissions([tmp_path / "bob", SUBMISSIONS / "alice"])] == ["bob", "alice"]
 
 
+def test_a_notebook_or_script_alone_makes_a_submission(tmp_path):
+    """A folder holding only a notebook (or a script) is a student's, not a class of its own."""
+    (tmp_path / "class" / "hana").mkdir(parents=True)
+    (tmp_path / "class" / "hana" / "homework1.ipynb").write_text("{}")
+    (tmp_path / "class" / "ivan").mkdir()
+    (tmp_path / "class" / "ivan" / "train_mnist.py").write_text("")
+    assert not is_class_folder(tmp_path / "class" / "hana") and not is_class_folder(
+        tmp_path / "class" / "ivan"
+    )
+    assert [p.name for p in find_submissions([tmp_path / "class"])] == ["hana", "ivan"]
+    assert [p.name for p in find_submissions([tmp_path / "class" / "hana"])] == ["hana"]
+
+
 def test_two_submissions_with_one_name_are_refused(tmp_path):
     make_class(tmp_path / "a", {"alice": SUBMISSIONS / "alice"})
     with pytest.raises(ClassError, match="two submissions are named 'alice'"):

@@ -26,7 +26,7 @@ from grader.model_facts import LayerFacts, ModelFacts
 from grader.pipeline import UNTRAINED_MAX, Context, PhaseFailure, Progress, execute, results_in_order
 from grader.report import report_text
 from grader.results import Grade, student_view
-from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Trained
+from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Subject, Trained
 from grader.settings import Limits, Target, Training
 from grader.split import public_mask
 from grader.timing import PaceMark, Timing
@@ -83,6 +83,7 @@ class Stand:
     calls: list[str] = field(default_factory=list)
     cpu: float = 0.0
     declarations: list[dict[str, Any]] = field(default_factory=list)
+    subject: Subject = field(default_factory=lambda: Subject.submission(Path("model.py")))
 
     def _answer(self, phase: str, default: Any) -> Any:
         self.calls.append(phase)
@@ -96,7 +97,7 @@ class Stand:
     def wait_ready(self) -> None:
         self._answer("ready", None)
 
-    def build(self) -> Built:
+    def build(self, images: tuple[np.ndarray, np.ndarray] | None = None) -> Built:
         built = self._answer("build", DECLARED)
         if isinstance(built, Built) and built.declaration is None:  # a builder that trains itself
             (self.work / BUILT_MODEL).write_bytes(b"a model as built")
