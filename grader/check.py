@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from grader.assignment import Assignment, AssignmentError
 from grader.backends import problem as backend_problem
@@ -158,7 +160,9 @@ def check_submission(
                     baseline=facts_only,
                     display=lambda label: contextlib.nullcontext(lambda event: None),
                 )
-                console.print(f"Checking [bold]{folder.name}[/bold] on {task.title} ({source})")
+                console.print(
+                    f"Checking [bold]{escape(folder.name)}[/bold] on {escape(task.title)} ({escape(source)})"
+                )
                 progress = execute(context, phases=(build, rebuild, gate))
                 checks = tuple(progress.results[check] for check in gating)
                 outcome = replace(outcome, checks=checks, problem=progress.problem, log=progress.log)
@@ -178,12 +182,12 @@ def _one_seed_only(seed: int) -> Runner:
 
 def render_check(outcome: CheckOutcome, console: Console) -> None:
     """The outcome as a table, and what is left for grading."""
-    table = Table(title=f"{outcome.submission}: {outcome.title}", expand=True, show_lines=True)
+    table = Table(title=Text(f"{outcome.submission}: {outcome.title}"), expand=True, show_lines=True)
     table.add_column("Check", no_wrap=True)
     table.add_column("Result", no_wrap=True)
     table.add_column("Details", ratio=1)
     for check in outcome.checks:
-        table.add_row(check.name, MARKS[check.status], check.message)
+        table.add_row(Text(check.name), MARKS[check.status], Text(check.message))
     if outcome.trained is not None:
         loss = outcome.trained.final.get("loss")
         table.add_row(
@@ -193,12 +197,12 @@ def render_check(outcome: CheckOutcome, console: Console) -> None:
             + (f" (loss {loss:.3f})." if loss is not None else "."),
         )
     elif outcome.checks and all(c.passed for c in outcome.checks) and outcome.problem:
-        table.add_row("Training step", MARKS["failed"], outcome.problem)
+        table.add_row("Training step", MARKS["failed"], Text(outcome.problem))
     for name in outcome.later:
-        table.add_row(name, "[dim]when graded[/dim]", "Needs the full training data and the test set.")
+        table.add_row(Text(name), "[dim]when graded[/dim]", "Needs the full training data and the test set.")
     console.print(table)
     if outcome.problem and not (outcome.checks and all(c.passed for c in outcome.checks)):
-        console.print(f"[red]{outcome.problem}[/red]")
+        console.print(Text(outcome.problem, style="red"))
     if outcome.log:
         console.print("Last lines your code printed:\n" + outcome.log, markup=False, highlight=False)
     if outcome.ok:

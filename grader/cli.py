@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from grader.backends import BACKENDS
@@ -353,7 +354,7 @@ def _grade(args: argparse.Namespace, console: Console) -> int:
     )
     render_grade(result, console)
     results, report = write_outputs(result, args.out or DEFAULT_OUT / result.submission)
-    console.print(f"Wrote {results} and {report}")
+    console.print(f"Wrote {results} and {report}", markup=False)
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
@@ -440,7 +441,7 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
     baseline = result.baseline
     console.print(
         f"[green]✓[/green] {task.reference}: trained {baseline.epochs} epoch{'' if baseline.epochs == 1 else 's'} in {baseline.train_seconds:.1f} s, "
-        f"test accuracy {baseline.accuracy:.2%}\n  {describe_environment(result.environment)}\n  cached in {result.path}"
+        f"test accuracy {baseline.accuracy:.2%}\n  {escape(describe_environment(result.environment))}\n  cached in {escape(str(result.path))}"
     )
     return EXIT_OK
 
@@ -468,7 +469,9 @@ def _assignments(console: Console) -> int:
         task = load_assignment(name)
         checks = "\n".join(f"{check.name} ({check.points:g}): {check.describe()}" for check in task.checks)
         training = f"≤ {task.training.max_epochs} epochs\n≤ {task.training.time_limit_s:g} s\nseed {task.training.seed}"
-        table.add_row(f"{name}\n{task.title}", f"{task.reference}\n{task.dataset}", training, checks)
+        table.add_row(
+            Text(f"{name}\n{task.title}"), f"{task.reference}\n{task.dataset}", training, Text(checks)
+        )
     console.print(table)
     return EXIT_OK
 
@@ -538,7 +541,7 @@ def _compat(args: argparse.Namespace, console: Console) -> int:
         console=console,
     )
     table.render(Console(width=max(console.width, COMPAT_WIDTH)))  # one column per version needs room
-    console.print(f"Wrote {out / 'compat.json'} and {out / 'compat.md'}")
+    console.print(f"Wrote {out / 'compat.json'} and {out / 'compat.md'}", markup=False)
     return EXIT_OK
 
 
@@ -592,18 +595,18 @@ def _data(args: argparse.Namespace, console: Console) -> int:
 
         for name in args.datasets or PROVISIONERS:
             if name == "mnist_sample" and args.force:
-                console.print(f"{name}: {provision_mnist_sample(force=True)}")
+                console.print(f"{name}: {provision_mnist_sample(force=True)}", markup=False)
             else:
-                console.print(f"{name}: {provision(name)}")
+                console.print(f"{name}: {provision(name)}", markup=False)
         return EXIT_OK
     missing = 0
     for name in DATASETS:
         try:
             data = load_dataset(name, data_dir=args.data_dir, allow_download=False)
-            console.print(f"[green]✓[/green] {name}: {data.source.describe()}")
+            console.print(f"[green]✓[/green] {name}: {escape(data.source.describe())}")
         except DataError as error:
             missing += 1
-            console.print(f"[yellow]✗[/yellow] {name}: {error}")
+            console.print(f"[yellow]✗[/yellow] {name}: {escape(str(error))}")
     return EXIT_OK if missing == 0 else EXIT_FAILED
 
 
@@ -623,6 +626,7 @@ def _init(args: argparse.Namespace, console: Console) -> int:
     console.print(
         describe_kit(write_kit(args.assignment, args.out, data_dir=args.data_dir, notebook=args.notebook)),
         highlight=False,
+        markup=False,
     )
     return EXIT_OK
 
@@ -635,7 +639,7 @@ def _gradebook(args: argparse.Namespace, console: Console) -> int:
     if not _results_folder(args.results, console):
         return EXIT_USAGE
     names = sorted(p.name for p in args.results.iterdir() if (p / "results.json").is_file())
-    console.print(f"Wrote {write_gradebook(args.results, names)}")
+    console.print(f"Wrote {write_gradebook(args.results, names)}", markup=False)
     console.print(summary(args.results, names))
     if args.canvas is None:
         return EXIT_OK
@@ -646,9 +650,9 @@ def _gradebook(args: argparse.Namespace, console: Console) -> int:
         )
         return EXIT_USAGE
     export = write_canvas(args.results, names, args.canvas, column=args.column or titles.pop())
-    console.print(f"Wrote {export.path}: {export.matched} students with a score.")
+    console.print(f"Wrote {export.path}: {export.matched} students with a score.", markup=False)
     if export.unmatched:
-        console.print(f"[yellow]No student in the roster for: {', '.join(export.unmatched)}[/yellow]")
+        console.print(Text(f"No student in the roster for: {', '.join(export.unmatched)}", style="yellow"))
     if export.ungraded:
         many = len(export.ungraded) > 1
         console.print(

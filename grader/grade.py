@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from grader.assignment import Assignment, AssignmentError, load_assignment
 from grader.atomic import write_text_atomic
@@ -145,7 +146,9 @@ def _grade(
         progress = Progress(problem=folder.missing)
         progress.results = {check: check.not_run("there is no code to grade.") for check in task.checks}
     else:
-        console.print(f"Grading [bold]{folder.display_name}[/bold] ({folder.folder}) on {task.title}")
+        console.print(
+            f"Grading [bold]{escape(folder.display_name)}[/bold] ({escape(str(folder.folder))}) on {escape(task.title)}"
+        )
         with tempfile.TemporaryDirectory(prefix="grader-") as scratch, contextlib.ExitStack() as stack:
 
             def child(name: str, subject: Subject, seed: int = task.seeds[0]) -> Runner:
@@ -290,7 +293,7 @@ def _baseline(
     def starting() -> None:
         status(f"measuring the {label}")
         where = _short(cache_root or cache_dir())
-        console.print(f"Measuring the {label} on this machine (once; cached in {where})")
+        console.print(f"Measuring the {label} on this machine (once; cached in {where})", markup=False)
 
     with TrainingDisplay(console, label) as display:
         calibration = calibrate(

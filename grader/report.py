@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -72,10 +73,10 @@ def render_grade(grade: Grade, console: Console, *, moment: Moment | None = None
     for check in grade.checks if moment is None else grade.shown(moment):
         when = WHEN_SHOWN.get(check.visibility) if moment is None else None
         table.add_row(
-            check.name + (f"\n({when})" if when else ""),
+            Text(check.name + (f"\n({when})" if when else "")),
             f"{check.score:g} / {check.max_score:g}",
             MARKS[check.status],
-            check.message,
+            Text(check.message),
         )
     colour = "green" if grade.passed else "red"
     lines: list[Any] = [table]
@@ -94,7 +95,7 @@ def render_grade(grade: Grade, console: Console, *, moment: Moment | None = None
     console.print(
         Panel(
             Group(*lines),
-            title=f"[bold]{grade.display_name}[/bold] — {grade.title}",
+            title=f"[bold]{escape(grade.display_name)}[/bold] — {escape(grade.title)}",
             subtitle=(
                 f"[bold {colour}]{grade.score:g} / {grade.possible:g} points[/bold {colour}]"
                 if moment is None or len(grade.shown(moment)) == len(grade.checks)
@@ -134,7 +135,9 @@ class TrainingDisplay:
         if event.get("event") == "epoch":
             logs = event["logs"] if isinstance(event.get("logs"), dict) else {}
             metrics = "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, int | float))[:120]
-            self.console.print(f"  {self.label} epoch {epoch}/{epochs}  {metrics}", highlight=False)
+            self.console.print(
+                f"  {self.label} epoch {epoch}/{epochs}  {metrics}", highlight=False, markup=False
+            )
             return
         steps = _int(event.get("steps")) or None
         if epoch != self.epoch or self.task is None:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from grader.backends import DEFAULT
 from grader.compare import Row, compare_facts
@@ -103,17 +105,22 @@ def render(verifications: list[Verification], console: Console) -> None:
             else f"[red]{verification.mismatches} mismatch(es)[/red]"
         )
         table = Table(
-            title=f"{verification.subject} vs {verification.against}: {status}", title_justify="left"
+            title=f"{escape(verification.subject)} vs {escape(verification.against)}: {status}",
+            title_justify="left",
         )
         table.add_column("", width=1)
         table.add_column("row", no_wrap=True)
         table.add_column("found", no_wrap=True)
         table.add_column("departure from the expected value")
         for row in verification.rows:
-            table.add_row(PASS if row.ok else FAIL, row.label, row.actual, "; ".join(row.problems))
+            table.add_row(
+                PASS if row.ok else FAIL, Text(row.label), Text(row.actual), Text("; ".join(row.problems))
+            )
         console.print(table)
     failed = [v.subject for v in verifications if not v.ok]
     if failed:
-        console.print(f"[red]✗ {len(failed)} of {len(verifications)} do not match: {', '.join(failed)}[/red]")
+        console.print(
+            Text(f"✗ {len(failed)} of {len(verifications)} do not match: {', '.join(failed)}", style="red")
+        )
     else:
         console.print(f"[green]✓ all {len(verifications)} match[/green]")

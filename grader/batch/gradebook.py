@@ -104,7 +104,7 @@ def summary(out: Path, names: Sequence[str]) -> Group:
     """The class at a glance: a row per student (score, accuracy, parameters, training cost),
     then why each student who lost points was stopped, one line each."""
     _, table = rows(stored_grades(out, names))
-    summary = Table(title=f"Class results ({out})")
+    summary = Table(title=Text(f"Class results ({out})"))
     for column, justify in (
         ("student", "left"),
         ("assignment", "left"),
@@ -123,7 +123,7 @@ def summary(out: Path, names: Sequence[str]) -> Group:
         full = row.get("score") is not None and row["score"] == row["possible"]
         summary.add_row(
             Text(row["student"], style="green" if full else ""),
-            row.get("assignment", ""),
+            Text(row.get("assignment", "")),
             score,
             accuracy,
             parameters,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from grader.assignment import Assignment, AssignmentError
 from grader.atomic import write_text_atomic
@@ -167,9 +168,11 @@ def render_class(result: ClassResult, console: Console) -> None:
         parts.append(f"{len(result.refused)} refused")
     if result.errors:
         parts.append(f"{len(result.errors)} failed inside the grader (not stored; a rerun retries them)")
-    console.print(f"{', '.join(parts)} in {result.seconds:.1f} s. Gradebook: {result.gradebook}")
+    console.print(
+        f"{', '.join(parts)} in {result.seconds:.1f} s. Gradebook: {result.gradebook}", markup=False
+    )
     for name, message in result.errors.items():
-        console.print(f"[red]{name}: {message.splitlines()[0]}[/red]")
+        console.print(Text(f"{name}: {message.splitlines()[0]}", style="red"))
     if result.interrupted:
         console.print("[yellow]Interrupted: run the same command again to grade the rest.[/yellow]")
 

@@ -70,5 +70,5 @@ class ClassView:
             table.add_column(column)
         now = time.monotonic()
         for name, (text, started) in running:
-            table.add_row(name, text, f"{now - started:.0f} s")
+            table.add_row(Text(name), Text(text), f"{now - started:.0f} s")
         return Group(table, counts, self.progress)

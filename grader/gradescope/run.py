@@ -80,7 +80,7 @@ def _standing(root: Path, policy: Submissions, console: Console) -> Standing | N
     try:
         now, past = read_metadata(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as error:
-        console.print(f"Submission limits not applied: {error}")
+        console.print(f"Submission limits not applied: {error}", markup=False)
         return None
     return standing(policy, now, past)
 

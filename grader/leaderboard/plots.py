@@ -13,7 +13,11 @@ MAX_CURVES = 12  # the best-ranked students' curves; more would be unreadable
 
 def _label(name: str) -> str:
     """A display name as matplotlib text: a '$' would start its mathematical notation."""
-    return name[:24].replace("$", r"\$")
+    return _literal(name[:24])
+
+
+def _literal(text: str) -> str:
+    return text.replace("$", r"\$")
 
 
 def file_stem(assignment: str) -> str:
@@ -54,7 +58,7 @@ def draw(board: Board, folder: Path) -> dict[str, str]:
         axes.set_xscale("log")
         axes.set_xlabel("parameters (log scale)")
         axes.set_ylabel(f"{measure} test accuracy (%)")
-        axes.set_title(board.title, fontsize=10)
+        axes.set_title(_literal(board.title), fontsize=10)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=8)
         name = f"{file_stem(board.slug)}-accuracy-vs-parameters.png"
@@ -70,7 +74,7 @@ def draw(board: Board, folder: Path) -> dict[str, str]:
             axes.plot(range(1, len(losses) + 1), losses, marker="o", markersize=3, label=_label(entry.name))
         axes.set_xlabel("epoch")
         axes.set_ylabel("training loss (as the training process reported it)")
-        axes.set_title(board.title, fontsize=10)
+        axes.set_title(_literal(board.title), fontsize=10)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, ncol=2)
         name = f"{file_stem(board.slug)}-training-curves.png"
