@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -31,6 +32,7 @@ PHASES = (
     ("calibration", "reference calibration"),
 )
 REPORT_WIDTH = 100
+WIDE = 100  # from here on the checks are a table with a column for their details
 
 
 def describe_environment(environment: dict[str, Any]) -> str:
@@ -64,22 +66,24 @@ WHEN_SHOWN = {
 
 def render_grade(grade: Grade, console: Console, *, moment: Moment | None = None) -> None:
     """The grade as a table. With ``moment``, only what a student sees then (``report.txt``);
-    without, everything, each check a student does not see yet marked (the instructor's view)."""
-    table = Table(expand=True, show_lines=True)
-    table.add_column("Check", no_wrap=True)
-    table.add_column("Points", justify="right", no_wrap=True)
-    table.add_column("Result", no_wrap=True)
-    table.add_column("Details", ratio=1)
-    for check in grade.checks if moment is None else grade.shown(moment):
-        when = WHEN_SHOWN.get(check.visibility) if moment is None else None
-        table.add_row(
-            Text(check.name + (f"\n({when})" if when else "")),
+    without, everything, each check a student does not see yet marked (the instructor's view).
+    Below ``WIDE`` columns (a pipe, a CI log, Gradescope's console) each check's details go on
+    the lines under it rather than into a narrow column."""
+    checks = grade.checks if moment is None else grade.shown(moment)
+    rows = [
+        (
+            Text(
+                check.name
+                + (f" ({when})" if (when := WHEN_SHOWN.get(check.visibility)) and moment is None else "")
+            ),
             f"{check.score:g} / {check.max_score:g}",
             MARKS[check.status],
             Text(check.message),
         )
+        for check in checks
+    ]
     colour = "green" if grade.passed else "red"
-    lines: list[Any] = [table]
+    lines: list[Any] = [_wide(rows) if console.width >= WIDE else _narrow(rows)]
     if moment is not None and len(grade.shown(moment)) < len(grade.checks):
         lines.append(Text(grade.student_summary(moment)))
     if grade.problem:
@@ -104,6 +108,30 @@ def render_grade(grade: Grade, console: Console, *, moment: Moment | None = None
             title_align="left",
         )
     )
+
+
+def _wide(rows: list[tuple[Text, str, str, Text]]) -> Table:
+    table = Table(expand=True, show_lines=True)
+    table.add_column("Check", no_wrap=True, max_width=32)
+    table.add_column("Points", justify="right", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    table.add_column("Details", ratio=1)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _narrow(rows: list[tuple[Text, str, str, Text]]) -> Group:
+    """A line per check (result, name, points), its details indented beneath."""
+    blocks: list[Any] = []
+    for name, points, mark, details in rows:
+        head = Table.grid(expand=True, padding=(0, 1))
+        head.add_column(no_wrap=True, width=10)
+        head.add_column(ratio=1)
+        head.add_column(justify="right", no_wrap=True)
+        head.add_row(mark, Text(name.plain, style="bold"), points)
+        blocks += [head, Padding(details, (0, 0, 0, 11))]
+    return Group(*blocks)
 
 
 def report_text(grade: Grade) -> str:

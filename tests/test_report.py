@@ -84,3 +84,20 @@ def test_grader_check_shows_them_literally(marked_up):
     shown = " ".join(console.file.getvalue().split())  # type: ignore[attr-defined]
     for text in ("[i]folder", PRINTED, RAISED):
         assert text in shown, text
+
+
+@pytest.mark.parametrize(("width", "most_lines"), [(80, 40), (200, 30)])
+def test_a_report_reads_at_any_width(graded, width, most_lines):
+    """At 80 columns (a pipe, a CI log, Gradescope's console) each check's details sit under it, at
+    full width; at 200 they are a table. Either way every message is there, whole."""
+    from tests.conftest import SUBMISSIONS
+
+    result = graded(SUBMISSIONS / "alice", assignment=CLASS_ASSIGNMENT)
+    console = Console(file=io.StringIO(), width=width, no_color=True)
+    render_grade(result, console)
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert all(len(line) <= width for line in lines)
+    assert len(lines) <= most_lines, "\n".join(lines)
+    words = " ".join(" ".join(line.strip("│ ").split()) for line in lines)
+    for check in result.checks:
+        assert " ".join(check.message.split()) in words or width > 100, check.message
