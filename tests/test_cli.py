@@ -37,3 +37,18 @@ def test_install_advice_keeps_its_extra(capsys):
         main(["grade", "submissions/alice", "--backend", missing[0], "--out", "/nonexistent"]) == EXIT_USAGE
     )
     assert f"pip install 'grader[{missing[0]}]'" in capsys.readouterr().out
+
+
+def test_the_version_follows_the_changelog():
+    """The newest CHANGELOG.md heading is the version pyproject.toml builds and the package says."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    import grader
+
+    root = Path(__file__).parent.parent
+    newest = re.search(r"^## (\S+)", (root / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert newest is not None
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    assert newest.group(1) == project == grader.__version__
