@@ -8,6 +8,7 @@ nox -s "tests(tensorflow='2.15', device='cpu')"    the suite on one version of t
 nox -s "keras3(backend='jax', device='cpu')" -- -m matrix    on Keras 3 with JAX (or torch), no TensorFlow
 nox -s compat -- tutorials/tutorial_002    grade one submission on every version, as one table
 nox -s verify_docs    check every reference against its tutorial
+nox -s docs           the documentation site (docs/) into site/, warnings as errors
 nox -s bench          training loop, peak fractions, time to accuracy, fairness, overheads (not run by default)
 nox -s "bench_keras3(backend='jax')"    the training loop against plain fit on Keras 3 with JAX (or torch)
 """
@@ -167,6 +168,14 @@ def _benchmarks(
         env=env,
     )
     session.run("python", "benchmarks/report.py", output)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site (docs/, mkdocs.yml) into site/, warnings as errors; its reference
+    pages are written from the code as it builds (docs/hooks.py)."""
+    session.install("mkdocs-material>=9.5", "-e", ".")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
 
 
 @nox.session(python=PYTHON)

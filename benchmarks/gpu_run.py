@@ -1,4 +1,4 @@
-"""The README's GPU figures, measured in one time-boxed run on a GPU server with no package registry.
+"""The documentation's GPU figures, measured in one time-boxed run on a GPU server with no package registry.
 
 Such a server often has JAX and PyTorch but neither Keras nor bubblewrap, and cannot download
 them or the datasets. ``pack`` gathers what it lacks on a machine that can (the wheels Keras 3

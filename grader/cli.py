@@ -37,11 +37,13 @@ def _parser() -> argparse.ArgumentParser:
         "grade",
         help="grade one submission folder, or a class of them, against its assignment",
         description=(
-            "Grade a submission folder holding model.py (build_model(), optionally fit_kwargs()) and "
-            "optionally submission.toml. The model is built and trained in a sandboxed child process "
-            "and predicts in a second one that runs none of the submission's code; the grader checks "
-            "parameter count and shapes first, then times training and scores test accuracy itself. Writes results.json (Gradescope format) and report.txt "
-            "to --out. Given a class (a folder of submission folders, or several PATHs), grades "
+            "Grade a submission folder holding a notebook, a script or model.py (build_model(), "
+            "optionally fit_kwargs()), and optionally submission.toml. The submission's code runs in a "
+            "sandboxed child process that builds its model and declares it (a notebook or script runs "
+            "until its first model.fit call); by default a child that runs none of its code rebuilds "
+            "that model with fresh weights, trains it and predicts. The grader checks parameter count "
+            "and shapes first, then times training and scores test accuracy itself. Writes "
+            "results.json (Gradescope format) and report.txt to --out. Given a class (a folder of submission folders, or several PATHs), grades "
             "every submission, --jobs at a time, into --out/NAME each, with gradebook.csv beside them; "
             "a rerun grades only what changed. Exit codes: 0 every check passed, 1 graded with "
             "failures, 2 usage or configuration error, 3 internal error, 130 interrupted."

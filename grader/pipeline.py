@@ -285,7 +285,7 @@ def probe(context: Context, progress: Progress) -> None:
     """Under trainer = "submission": the model as built, loaded by the verifier, must score near
     chance on some of the grader's training images, or it arrived trained and its accuracy is
     not the grader's to credit. (Weights swapped in after training began are not seen here: the
-    security model in the README says what this trainer cannot guarantee.)"""
+    security model (docs/security.md) says what this trainer cannot guarantee.)"""
     if context.trainer is not None:
         return
     _start_verifier(context)

@@ -22,7 +22,7 @@ OUTPUT_FORMAT = "text"  # a student's printed lines are shown as they are: no Ma
 Moment = Literal["now", "after_due_date", "after_published"]
 TRAINED_BY = {
     "grader": "the grader (the declared model rebuilt with fresh weights and trained where no submission code runs)",
-    "submission": "the submission's own code (what it hands over is its word; see the README's security model)",
+    "submission": "the submission's own code (what it hands over is its word; see the grader's security model, docs/security.md)",
 }
 MOMENTS: tuple[Moment, ...] = ("now", "after_due_date", "after_published")
 

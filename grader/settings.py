@@ -9,7 +9,7 @@
 Each key is a dataclass field made with ``setting()``: its type, its range and one line saying
 what it does. ``from_table`` reads a parsed TOML table through those declarations, so every
 mistake gets the same kind of message ("limits.memory_mb must be a whole number above 0, not 0."),
-a misspelt key gets a "did you mean" hint, and a test holds the README's tables to them. The
+a misspelt key gets a "did you mean" hint, and a test holds the guide's tables (docs/) to them. The
 assignment loader and the runner both read these classes, so neither imports the other.
 """
 

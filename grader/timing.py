@@ -37,7 +37,7 @@ PACE_IMAGES = 2048  # the training images it loops over
 # Five byte-identical copies of alice graded as one class (jobs 2, 5 epochs) spread by 12.6% with
 # the grader training and 11.1% with the submission training (max over min), and the fairness
 # benchmark's reference twin and alice stay within 7.2% and 10.2% of themselves under any one
-# schedule (benchmarks/test_fairness.py; README, "Fair grades"). A ratio of two costs then claims
+# schedule (benchmarks/test_fairness.py; docs/fair-grades.md). A ratio of two costs then claims
 # at least 14% (both floors in quadrature), which covers those spreads, so identical submissions
 # share a rank. 5% (7% for a ratio) was claimed before, and a class of five broke it.
 NOISE_FLOOR = 0.10

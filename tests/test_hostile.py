@@ -9,7 +9,7 @@ The attempts at unearned weights (weights fitted offline on MNIST's public test 
 embedded, in a configuration, swapped in, saved by a patched ``save``, or trained in
 ``build_model()``) are graded under both trainers: with the grader training, none may score more
 than its architecture earns trained honestly (the same linear classifier, ``honest_linear``); with
-the submission training, each is caught, or the README's security model names it.
+the submission training, each is caught, or the security model (docs/security.md) names it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.spread  # independent grades: any free worker takes the
 
 HOSTILE = Path(__file__).parent / "hostile"
 ASSIGNMENT = HOSTILE / "assignment.toml"
-README = (Path(__file__).parent.parent / "README.md").read_text()
+SECURITY_MODEL = (Path(__file__).parent.parent / "docs" / "security.md").read_text()
 LINGERING = ("grader.runner.child", "sleep 3141", "sleep 317")  # durations no one else uses
 
 
@@ -365,8 +365,8 @@ CAUGHT_WHEN_THE_SUBMISSION_TRAINS = {
     "trains_in_build": "The model arrived trained",
     "notebook_trains_first": "The model arrived trained: as your code passed it to model.fit",
 }
-# What the self-trained path cannot see: weights that arrive after training began. The README's
-# security model names both; the grade says the submission trained itself.
+# What the self-trained path cannot see: weights that arrive after training began. The security
+# model (docs/security.md) names both; the grade says the submission trained itself.
 NOT_CAUGHT_WHEN_THE_SUBMISSION_TRAINS = {
     "swap_at_end": "swapped in by a callback",
     "patched_save": "a patched `save`",
@@ -447,9 +447,9 @@ def test_what_a_self_trained_submission_gets_past_is_said_in_the_readme(
     name, tmp_path, surroundings, offline, honest
 ):
     """Measured, not assumed: weights that arrive after training began do score above what the
-    model earned, the grade says the submission trained itself, and the README says so plainly."""
+    model earned, the grade says the submission trained itself, and the security model says so plainly."""
     result, _ = attempt(name, tmp_path, surroundings, weight_files(name, offline), must_fail=False)
     assert result.trained_by.startswith("the submission's own code")
     assert result.metrics.public_accuracy is not None and honest.metrics.public_accuracy is not None
     assert result.metrics.public_accuracy > honest.metrics.public_accuracy + 0.03
-    assert NOT_CAUGHT_WHEN_THE_SUBMISSION_TRAINS[name] in README
+    assert NOT_CAUGHT_WHEN_THE_SUBMISSION_TRAINS[name] in SECURITY_MODEL

@@ -1,5 +1,5 @@
-"""The settings every assignment key is declared with, their one message style, and the README's
-tables held to those declarations so the two cannot drift apart."""
+"""The settings every assignment key is declared with, their one message style, and the guide's
+tables (docs/) held to those declarations so the two cannot drift apart."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import pytest
 from grader.checks import KINDS
 from grader.settings import Limits, SettingsError, Submissions, Target, Training, defaults, from_table, rules
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+# The guide's pages, where the assignment's tables are (docs/grading.md, gradescope.md, security.md).
+GUIDE = "\n".join(page.read_text() for page in sorted((Path(__file__).parent.parent / "docs").glob("*.md")))
 TABLES = {"[training]": Training, "[limits]": Limits, "[target]": Target, "[submissions]": Submissions}
 
 
-def readme_table(heading: str) -> dict[str, str]:
-    """The README table whose first column is headed ``heading``: key to its default cell."""
-    lines = README.splitlines()
+def guide_table(heading: str) -> dict[str, str]:
+    """The guide's table whose first column is headed ``heading``: key to its default cell."""
+    lines = GUIDE.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {heading} | default | what |"))
     found = {}
     for line in lines[start + 2 :]:
@@ -29,29 +30,29 @@ def readme_table(heading: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("heading", sorted(TABLES))
-def test_each_readme_table_lists_every_key_with_its_default(heading):
+def test_each_guide_table_lists_every_key_with_its_default(heading):
     cls = TABLES[heading]
-    table = readme_table(heading)
-    assert list(table) == list(rules(cls)), f"the README's {heading} table and grader/settings.py differ"
+    table = guide_table(heading)
+    assert list(table) == list(rules(cls)), f"the guide's {heading} table and grader/settings.py differ"
     for key, default in defaults(cls).items():
         if isinstance(default, tuple):
             continue  # the target's seeds default to the training seed: said in words
         shown = f"{default:g}" if isinstance(default, float) else str(default)
-        assert table[key] == shown, f"{heading} {key}: README says {table[key]}, the code {shown}"
+        assert table[key] == shown, f"{heading} {key}: the guide says {table[key]}, the code {shown}"
     required = set(rules(cls)) - set(defaults(cls))
     assert {key for key, default in table.items() if default == "required"} == required
 
 
-def test_the_readme_checks_table_names_every_key_of_every_check():
+def test_the_guide_checks_table_names_every_key_of_every_check():
     for kind, cls in KINDS.items():
-        row = next(line for line in README.splitlines() if line.startswith(f"| `{kind}` |"))
+        row = next(line for line in GUIDE.splitlines() if line.startswith(f"| `{kind}` |"))
         for key in rules(cls):
             if key not in ("points", "visibility"):  # every check's: said once below the table
-                assert f"`{key}`" in row, f"the README's {kind} row does not name {key}"
+                assert f"`{key}`" in row, f"the guide's {kind} row does not name {key}"
     assert (
-        "`points`" in README
-        and "`visibility`: `visible` (the default)" in README
-        and "`train_despite_failures = true` (a top-level key)" in README
+        "`points`" in GUIDE
+        and "`visibility`: `visible` (the default)" in GUIDE
+        and "`train_despite_failures = true` (a top-level key)" in GUIDE
     )
 
 

@@ -5,7 +5,7 @@ Same model, optimizer, batch size, epochs, shuffling and callbacks as the submis
 What changes is only how often Python sees a batch: with ``steps_per_execution`` one call into
 the compiled graph runs up to ``STEPS_PER_EXECUTION`` steps. It pays where steps are short: on
 2 cores one_conv_dense32 went from 17,067 to 19,636 images/s (1.15x), while the large models
-stay within noise of plain ``fit`` (see the README's "Performance"). A callback that wants every
+stay within noise of plain ``fit`` (docs/performance.md). A callback that wants every
 batch (``on_train_batch_*``) gets every batch: the loop then keeps one step per call.
 
 Thread pools are left at TensorFlow's defaults, which follow the process's CPU affinity (the
