@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -133,23 +134,25 @@ def _keras_ops_rates(dtype: str) -> dict[str, float]:
     return rates
 
 
-def theoretical_peak() -> dict[str, float | str]:
-    """The processor's float32 peak from its vector width, two FMA units a core, its clock and the
-    cores this process may use (what a datasheet would say; kernels reach a fraction of it)."""
+def theoretical_peak() -> dict[str, float | str | None]:
+    """The processor's float32 peak from its vector width, two FMA units a core, its highest
+    (boost) clock and the cores this process may use: what a datasheet would say, where the
+    kernel tells the boost clock (cpufreq's ``cpuinfo_max_freq``). /proc/cpuinfo's "cpu MHz" is
+    the clock now, often the base clock, which kernels running at boost exceed, so without
+    cpufreq the limit is unknown (None) rather than a figure measurements can beat."""
     from grader.device import cpu_flags
 
     flags = cpu_flags()
     lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
-    megahertz = 0.0
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("cpu MHz"):
-                megahertz = max(megahertz, float(line.split(":")[1]))
     cores = len(os.sched_getaffinity(0))
+    boost = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    if not boost.is_file():
+        return {"float32": None, "basis": "unknown: the kernel does not say this processor's boost clock"}
+    megahertz = int(boost.read_text()) / 1000  # kHz
     flops = cores * megahertz * 1e6 * lanes * 2 * 2  # FMA: a multiply and an add per lane, two units
     return {
         "float32": flops,
-        "basis": f"{cores} cores x {megahertz:.0f} MHz x {lanes} float32 lanes x 2 FMA units x 2",
+        "basis": f"{cores} cores x {megahertz:.0f} MHz (boost) x {lanes} float32 lanes x 2 FMA units x 2",
     }
 
 

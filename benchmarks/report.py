@@ -72,7 +72,11 @@ def loop_table(runs: list[dict[str, Any]]) -> Table | None:
         table.caption = (
             f"peak (best of several kernels): float32 {peak['float32_gflops']} GFLOP/s, bfloat16 "
             f"{peak['bfloat16_gflops']} GFLOP/s"
-            + (f"; the processor's theoretical float32 figure: {theoretical} GFLOP/s" if theoretical else "")
+            + (
+                f"; the processor's theoretical float32 limit at its boost clock: {theoretical} GFLOP/s"
+                if theoretical
+                else f"; the processor's theoretical limit: {peak.get('theoretical_basis', 'unknown')}"
+            )
             + "; peak fractions are of the grader loop's own precision"
         )
     return table
@@ -126,7 +130,7 @@ def profile_tables(runs: list[dict[str, Any]]) -> list[Table]:
         table = Table(
             title=f"{info['reference']}, batch {info['batch_size']}: one training step {info['step_ms']} ms, "
             f"layers alone {info['layers_ms']} ms ({info['outside_layers_fraction']:.0%} of the step outside them; "
-            f"each layer's time is net of a {info['call_ms']} ms empty call)"
+            "each layer's pass repeated inside one call)"
         )
         for column in ("layer", "output", "ms", "of step", "GFLOP/s", "of fp32 peak"):
             table.add_column(column, justify="right")

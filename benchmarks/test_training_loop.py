@@ -39,7 +39,10 @@ def test_matmul_peak(benchmark, peak, kernels):
         for dtype, rates in kernels.items()
     }
     theoretical = theoretical_peak()
-    benchmark.extra_info["theoretical_float32_gflops"] = round(float(theoretical["float32"]) / 1e9, 1)
+    limit = theoretical["float32"]
+    benchmark.extra_info["theoretical_float32_gflops"] = (
+        None if limit is None else round(float(limit) / 1e9, 1)
+    )
     benchmark.extra_info["theoretical_basis"] = theoretical["basis"]
     benchmark.pedantic(lambda: None, rounds=1)
 
