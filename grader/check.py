@@ -53,6 +53,7 @@ class CheckOutcome:
     trained: Trained | None = None
     problem: str | None = None
     log: str = ""
+    notes: tuple[str, ...] = ()  # what building said (a notebook's graded fit call, its skipped magics)
 
     @property
     def ok(self) -> bool:
@@ -165,7 +166,13 @@ def check_submission(
                 )
                 progress = execute(context, phases=(build, rebuild, gate))
                 checks = tuple(progress.results[check] for check in gating)
-                outcome = replace(outcome, checks=checks, problem=progress.problem, log=progress.log)
+                outcome = replace(
+                    outcome,
+                    checks=checks,
+                    problem=progress.problem,
+                    log=progress.log,
+                    notes=tuple(progress.notes),
+                )
                 if progress.problem or not all(c.passed for c in checks):
                     return outcome
                 try:
@@ -203,6 +210,8 @@ def render_check(outcome: CheckOutcome, console: Console) -> None:
     console.print(table)
     if outcome.problem and not (outcome.checks and all(c.passed for c in outcome.checks)):
         console.print(Text(outcome.problem, style="red"))
+    for note in outcome.notes:
+        console.print(Text(f"Note: {note}", style="yellow"))
     if outcome.log:
         console.print("Last lines your code printed:\n" + outcome.log, markup=False, highlight=False)
     if outcome.ok:
