@@ -22,6 +22,21 @@ ROOT = Path(__file__).parent.parent
 BUILD_TIMEOUT_S = 600
 
 
+def new_environment(venv: Path, requirement: str) -> Path:
+    """A new virtual environment at ``venv`` with ``requirement`` installed, bytecode compiled."""
+    uv = shutil.which("uv")
+    assert uv is not None
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", python, requirement],
+        check=True,
+        timeout=BUILD_TIMEOUT_S,
+        env={**os.environ, "UV_COMPILE_BYTECODE": "1"},
+    )
+    return venv
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """The wheel installed with the TensorFlow extra into a new environment; its bin folder."""
@@ -37,22 +52,7 @@ def installed(tmp_path_factory):
     wheels, sdists = list(dist.glob("*.whl")), list(dist.glob("*.tar.gz"))
     assert len(wheels) == len(sdists) == 1
     assert wheels[0].name.startswith(f"grader-{grader.__version__}-")
-    venv = root / "venv"
-    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            f"{wheels[0]}[tensorflow]",
-        ],
-        check=True,
-        timeout=BUILD_TIMEOUT_S,
-        env={**os.environ, "UV_COMPILE_BYTECODE": "1"},
-    )
+    venv = new_environment(root / "venv", f"{wheels[0]}[tensorflow]")
     elsewhere = root / "elsewhere"
     elsewhere.mkdir()
     return venv / "bin", elsewhere, wheels[0], sdists[0]
@@ -104,23 +104,7 @@ def test_the_installed_grader_writes_a_kit_and_an_autograder(installed):
         assert {"setup.sh", "run_autograder", "assignment.toml"} <= set(archive.namelist())
         archive.extractall(elsewhere / "source")
     # What setup.sh installs on Gradescope: the packed project, with the assignment's backend.
-    uv = shutil.which("uv")
-    assert uv is not None
-    venv = elsewhere / "autograder-venv"
-    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            f"{elsewhere / 'source' / 'project'}[tensorflow]",
-        ],
-        check=True,
-        timeout=BUILD_TIMEOUT_S,
-    )
+    venv = new_environment(elsewhere / "autograder-venv", f"{elsewhere / 'source' / 'project'}[tensorflow]")
     done = subprocess.run(
         [str(venv / "bin" / "grader"), "--version"], capture_output=True, text=True, check=False
     )
