@@ -4,11 +4,14 @@ for the uploads students really make; every results.json is checked against Grad
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -32,6 +35,74 @@ def _shared_python() -> str | None:
         if path.is_file() and not closed_to_others(path) and not closed_to_others(Path(sys.base_prefix)):
             return str(path)
     return None
+
+
+def _older_python(minor: int) -> str | None:
+    """A real CPython 3.``minor``, with venv, as Gradescope's Ubuntu images have (3.8 on 20.04,
+    3.10 on 22.04)."""
+    candidates = [f"/usr/bin/python3.{minor}"]
+    candidates += sorted(str(path) for path in Path.home().glob(f".pyenv/versions/3.{minor}.*/bin/python3"))
+    for candidate in candidates:
+        check = f"import sys, ensurepip; sys.exit(sys.version_info[:2] != (3, {minor}))"
+        if (
+            Path(candidate).is_file()
+            and subprocess.run([candidate, "-c", check], check=False).returncode == 0
+        ):
+            return candidate
+    return None
+
+
+def _cpython_download(folder: Path) -> Path | None:
+    """The list uv downloads CPython from, naming an archive in python-build-standalone's layout
+    made of this machine's /usr/bin/python3.11 and its standard library. On Gradescope uv downloads
+    a release; here, with no network, this stands in for it. Only a static build (no libpython to
+    find) runs wherever it is unpacked, so anything else is not used."""
+    python = Path("/usr/bin/python3.11")
+    if not python.is_file():
+        return None
+    linked = subprocess.run(["ldd", python], capture_output=True, text=True, check=False).stdout
+    if "libpython" in linked:
+        return None
+    version = subprocess.run(
+        [python, "-c", "import sys; print(*sys.version_info[:3])"], capture_output=True, text=True, check=True
+    )
+    major, minor, patch = (int(part) for part in version.stdout.split())
+
+    def portable(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        skipped = ("/test/", "/idlelib/", "/__pycache__/")
+        if member.issym() and member.linkname.startswith("/"):  # Debian's links into /etc
+            return None
+        return None if any(part in member.name + "/" for part in skipped) else member
+
+    archive = folder / "cpython-3.11.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        tar.add(python, "python/bin/python3.11")
+        for name in ("python3", "python"):
+            link = tarfile.TarInfo(f"python/bin/{name}")
+            link.type, link.linkname = tarfile.SYMTYPE, "python3.11"
+            tar.addfile(link)
+        tar.add(f"/usr/lib/python3.{minor}", f"python/lib/python3.{minor}", filter=portable)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    arch = platform.machine()
+    downloads = {
+        f"cpython-{major}.{minor}.{patch}-linux-{arch}-gnu": {
+            "name": "cpython",
+            "arch": {"family": arch, "variant": None},
+            "os": "linux",
+            "libc": "gnu",
+            "major": major,
+            "minor": minor,
+            "patch": patch,
+            "prerelease": "",
+            "url": archive.as_uri(),
+            "sha256": digest,
+            "variant": None,
+            "build": "local",
+        }
+    }
+    listing = folder / "python-downloads.json"
+    listing.write_text(json.dumps(downloads))
+    return listing
 
 
 # -- what a student uploads ---------------------------------------------------------------------
@@ -67,14 +138,8 @@ def test_an_upload_without_one_clear_model_says_what_to_upload(tmp_path, files, 
 
 
 # -- the autograder, end to end -----------------------------------------------------------------
-@pytest.fixture(scope="module")
-def autograder():
-    """The class assignment's autograder, unpacked and set up in a root every user can pass
-    through (as /autograder is), with the results of each upload read back."""
-    python = _shared_python()
-    if python is None or shutil.which("uv") is None:
-        pytest.skip("needs uv and a Python every user can read (such as /usr/bin/python3.11)")
-    root = Path(tempfile.mkdtemp(prefix="grader-autograder-root-"))
+def _unpack(root: Path) -> None:
+    """The class assignment's autograder, unpacked as Gradescope unpacks it."""
     root.chmod(0o755)
     package = build_autograder(str(CLASS_ASSIGNMENT), root / "autograder.zip")
     with zipfile.ZipFile(package) as archive:
@@ -82,9 +147,9 @@ def autograder():
     for script in ("setup.sh", "run_autograder"):  # zipfile drops the modes; Gradescope keeps them
         (root / "source" / script).chmod(0o755)
     assert (root / "source" / "backend").read_text() == "tensorflow\n"  # setup.sh installs grader[tensorflow]
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": python}
-    env.pop("GRADER_CACHE_DIR", None)
-    env.pop("VIRTUAL_ENV", None)
+
+
+def _set_up(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     setup = subprocess.run(
         ["bash", str(root / "source" / "setup.sh")],
         env=env,
@@ -94,31 +159,59 @@ def autograder():
         check=False,
     )
     assert setup.returncode == 0, setup.stdout[-3000:] + setup.stderr[-3000:]
+    return setup
+
+
+def _run(
+    root: Path, env: dict[str, str], upload: dict[str, Path | str], metadata: dict | None = None
+) -> tuple[dict, subprocess.CompletedProcess]:
+    """``run_autograder`` for one upload, as Gradescope lays it out; its results.json read back."""
+    for folder in ("submission", "results"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+    (root / "submission_metadata.json").unlink(missing_ok=True)
+    if metadata is not None:  # Gradescope writes it beside submission/
+        (root / "submission_metadata.json").write_text(json.dumps(metadata))
+    (root / "submission").mkdir()
+    for name, content in upload.items():
+        target = root / "submission" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content.read_text() if isinstance(content, Path) else content)
+    done = subprocess.run(
+        [str(root / "source" / "run_autograder")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    results = json.loads((root / "results" / "results.json").read_text())
+    validate(results)
+    return results, done
+
+
+def _clean_environment(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    env.pop("GRADER_CACHE_DIR", None)
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def autograder():
+    """The class assignment's autograder, unpacked and set up in a root every user can pass
+    through (as /autograder is), with the results of each upload read back."""
+    python = _shared_python()
+    if python is None or shutil.which("uv") is None:
+        pytest.skip("needs uv and a Python every user can read (such as /usr/bin/python3.11)")
+    root = Path(tempfile.mkdtemp(prefix="grader-autograder-root-"))
+    _unpack(root)
+    env = _clean_environment(AUTOGRADER_ROOT=str(root), GRADER_PYTHON=python)
+    _set_up(root, env)
 
     def run(
         upload: dict[str, Path | str], metadata: dict | None = None
     ) -> tuple[dict, subprocess.CompletedProcess]:
-        for folder in ("submission", "results"):
-            shutil.rmtree(root / folder, ignore_errors=True)
-        (root / "submission_metadata.json").unlink(missing_ok=True)
-        if metadata is not None:  # Gradescope writes it beside submission/
-            (root / "submission_metadata.json").write_text(json.dumps(metadata))
-        (root / "submission").mkdir()
-        for name, content in upload.items():
-            target = root / "submission" / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content.read_text() if isinstance(content, Path) else content)
-        done = subprocess.run(
-            [str(root / "source" / "run_autograder")],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
-        results = json.loads((root / "results" / "results.json").read_text())
-        validate(results)
-        return results, done
+        return _run(root, env, upload, metadata)
 
     yield root, run
     shutil.rmtree(root, ignore_errors=True)
@@ -236,3 +329,44 @@ def test_submission_limits_turn_away_a_fourth_upload_and_keep_the_best_score(aut
         assert "Grading" not in done.stdout  # turned away before any child started
     finally:
         assignment.write_text(kept)
+
+
+@pytest.mark.parametrize("minor", [8, 10])
+def test_setup_brings_python_3_11_to_an_image_whose_python3_is_older(tmp_path, minor):
+    """Gradescope's Ubuntu 20.04 and 22.04 images: python3 is 3.8 or 3.10, and there is no uv.
+    setup.sh installs uv with that python3, has it bring CPython 3.11 into the autograder's root,
+    and grades on it."""
+    older = _older_python(minor)
+    downloads = _cpython_download(tmp_path)
+    if older is None or downloads is None:
+        pytest.skip(f"needs a Python 3.{minor} and a static /usr/bin/python3.11 to stand in for the download")
+    image = tmp_path / "bin"  # the image's PATH: its own python3, the system's tools, and no uv
+    image.mkdir()
+    (image / "python3").symlink_to(older)
+    root = Path(tempfile.mkdtemp(prefix="grader-autograder-old-python-"))
+    try:
+        _unpack(root)
+        env = _clean_environment(
+            AUTOGRADER_ROOT=str(root),
+            PATH=f"{image}:/usr/bin:/bin",
+            UV_PYTHON_DOWNLOADS_JSON_URL=str(downloads),
+        )
+        env.pop("GRADER_PYTHON", None)
+        assert shutil.which("uv", path=env["PATH"]) is None
+        setup = _set_up(root, env)
+        assert f"Python 3.{minor}." in setup.stdout
+        assert "is older than the 3.11 the grader needs; installing CPython 3.11 with uv" in setup.stdout
+        assert (root / "uv" / "bin" / "uv").is_file()  # installed with the image's own python3
+        python = root / "venv" / "bin" / "python"
+        facts = subprocess.run(
+            [python, "-c", "import sys; print(sys.version_info >= (3, 11), sys.base_prefix)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert facts[0] == "True" and Path(facts[1]).is_relative_to(root / "python"), facts
+        assert not closed_to_others(python.resolve())  # the fallback's child can start it
+        results, done = _run(root, env, {"model.py": SUBMISSIONS / "alice" / "model.py"})
+        assert results["score"] == 10, done.stdout[-3000:] + done.stderr[-3000:]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

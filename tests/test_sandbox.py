@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.runner.sandbox import FALLBACK_UID, Sandbox, SandboxError, choose, closed_to_others
+from grader.runner.sandbox import (
+    FALLBACK_UID,
+    Sandbox,
+    SandboxError,
+    choose,
+    closed_to_others,
+    links_on_the_way,
+)
 
 
 def test_required_refuses_without_bubblewrap(monkeypatch):
@@ -152,6 +159,32 @@ def test_links_through_etc_alternatives_resolve_inside_bubblewrap(tmp_path):
     inside = sandbox.command(["/bin/sh", "-c", f"readlink -f {program}"], work=tmp_path, readable=[], env={})
     found = subprocess.run(inside, capture_output=True, text=True, timeout=60, check=True).stdout.strip()
     assert found == str(program.resolve()) and Path(found) != program
+
+
+def test_a_python_reached_through_links_starts_inside_bubblewrap(open_tmp):
+    """A virtual environment made from uv's own Python: venv/bin/python names
+    cpython-3.11-…/bin/python3.11, and cpython-3.11-… is a link to cpython-3.11.7-…, which is what
+    the sandbox binds. The links outside what it binds are made again inside."""
+    sandbox = choose("auto")
+    if sandbox.kind != "bubblewrap":
+        pytest.skip("needs bubblewrap")
+    pythons = open_tmp / "python"
+    (pythons / "cpython-3.11.7" / "bin").mkdir(parents=True)
+    program = pythons / "cpython-3.11.7" / "bin" / "python3.11"
+    program.write_text("#!/bin/sh\necho started\n")
+    program.chmod(0o755)
+    (pythons / "cpython-3.11").symlink_to("cpython-3.11.7")
+    (open_tmp / "venv" / "bin").mkdir(parents=True)
+    python = open_tmp / "venv" / "bin" / "python"
+    python.symlink_to(pythons / "cpython-3.11" / "bin" / "python3.11")
+    assert links_on_the_way(python) == [python, pythons / "cpython-3.11"]
+    work = open_tmp / "work"
+    (work / "tmp").mkdir(parents=True)
+    readable = [python, open_tmp / "venv", pythons / "cpython-3.11.7"]  # as runtime_paths() has them
+    inside = sandbox.command([str(python)], work=work, readable=readable, env={})
+    started = subprocess.run(inside, capture_output=True, text=True, timeout=60, check=False)
+    assert started.stdout == "started\n", started.stderr
+    assert inside.count("--symlink") == 1  # venv/bin/python is there already, in the venv's bind
 
 
 def test_a_core_whose_users_are_all_taken_is_refused_with_what_to_do():

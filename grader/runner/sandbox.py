@@ -136,6 +136,10 @@ class Sandbox:
             str(p) for p in paths if p not in inside
         ):  # after /tmp: a venv may be there
             wrapped += ["--ro-bind", path, path]
+        bound = [Path(folder) for folder in SYSTEM_DIRS] + paths
+        for link in dict.fromkeys(link for path in readable for link in links_on_the_way(Path(path))):
+            if not any(link.is_relative_to(folder) for folder in bound):  # made again where it was
+                wrapped += ["--symlink", os.readlink(link), str(link)]
         for folder in HIDDEN_DIRS:  # after every bind: a Python in /usr binds all of /usr again
             if Path(folder).is_dir():
                 wrapped += ["--tmpfs", folder]
@@ -183,6 +187,22 @@ def closed_to_others(path: Path, *, read: bool = True) -> str:
     if read and path.stat().st_mode & needed != needed:
         return f"{path} is not readable by other users"
     return ""
+
+
+def links_on_the_way(path: Path) -> list[Path]:
+    """Every symbolic link met on the way from ``path`` to what it names. The sandbox binds what
+    a path resolves to, so a link outside what it binds is made again there: a virtual
+    environment made from uv's Python names ``cpython-3.11-linux-x86_64-gnu/bin/python3.11``, a
+    link to the ``cpython-3.11.7-…`` folder, and without it the child's Python cannot start."""
+    links: list[Path] = []
+    current = Path(os.path.abspath(path))
+    for _ in range(40):  # as the kernel does, give up on a loop
+        link = next((p for p in [*reversed(current.parents), current] if p.is_symlink()), None)
+        if link is None:
+            break
+        links.append(link)
+        current = Path(os.path.normpath(link.parent / os.readlink(link) / current.relative_to(link)))
+    return links
 
 
 def runtime_paths() -> list[Path]:
