@@ -180,6 +180,12 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
                 f"build {info['build_s']} s, training began at {info['before_training_s']} s, "
                 f"verifier's predictions {info['predict_s']} s)"
             )
+            if "own_core_only_overhead_ratio" in info:
+                found.append(
+                    f"  on its own core only (no core lent for start-up): total {info['own_core_only_total_s']} s / "
+                    f"training {info['own_core_only_train_s']} s = {info['own_core_only_overhead_ratio']}x, "
+                    f"training began at {info['own_core_only_before_training_s']} s"
+                )
         elif "jobs2_per_hour" in info:
             found.append(
                 f"class of {info['submissions']} on {info['cores']} cores: --jobs 1 {info['jobs1_per_hour']:,} "

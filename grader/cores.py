@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +84,58 @@ def held_cores(
                 yield group
                 return
         (cancellation or Cancellation()).pause(WAIT_S)
+
+
+class Lent:
+    """Cores no grade holds, lent to one grade's children while they start Python and Keras.
+
+    A grade trains on its own cores, but starting its children (a Keras import each, several
+    seconds of CPU) need not wait in line on them while others stand idle: a grade alone on the
+    machine takes every core it finds free, its children start on them, and each child moves onto
+    the grade's own cores before it says it is ready, before any backend thread pool exists, so
+    the threads a grade trains with and its figures are the same either way. The locks go back as
+    soon as the last child that borrowed them is ready, so a grade started meanwhile waits seconds
+    at most, and training never shares a core."""
+
+    def __init__(self, own: frozenset[int], *, locks: Path = LOCKS) -> None:
+        self._held = contextlib.ExitStack()
+        self._users = 0
+        self._lock = threading.Lock()
+        taken: set[int] = set()
+        locks.mkdir(parents=True, exist_ok=True)
+        for core in available_cores():
+            if core in own:
+                continue
+            handle = self._held.enter_context(open(locks / f"core-{core}.lock", "a"))  # noqa: SIM115
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another grade holds it (the file closes with the stack)
+            taken.add(core)
+        self.cores = frozenset(taken)
+
+    def borrow(self) -> frozenset[int]:
+        """The cores a child may also start on (none once they have gone back)."""
+        with self._lock:
+            if not self.cores:
+                return frozenset()
+            self._users += 1
+            return self.cores
+
+    def give_back(self) -> None:
+        """One borrowing child is on its own cores now; the last one returns the locks."""
+        with self._lock:
+            self._users -= 1
+            if self._users <= 0:
+                self.release()
+
+    def release(self) -> None:
+        self.cores = frozenset()
+        self._held.close()
+
+    def __enter__(self) -> Lent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.release()

@@ -28,7 +28,7 @@ from grader.atomic import write_text_atomic
 from grader.backends import problem as backend_problem
 from grader.calibration import cache_dir, calibrate
 from grader.checks import Baseline
-from grader.cores import CoresError, grade_cores, held_cores
+from grader.cores import CoresError, Lent, grade_cores, held_cores
 from grader.data import Dataset, load_dataset
 from grader.device import describe_device, precision_problem
 from grader.pipeline import Context, Progress, StatusHandler, execute, results_in_order
@@ -105,9 +105,24 @@ def grade(
             f"{exposed} holds test labels and every user can read it, so a submission running "
             "without bubblewrap could read it too; make it private (chmod o-r) or install bubblewrap."
         )
-    with held_cores(task.training.cores, cpus, cancellation=cancellation) as cores:
+    with (
+        held_cores(task.training.cores, cpus, cancellation=cancellation) as cores,
+        # Graded alone, its children may start on the cores no grade holds (a class deals them all).
+        Lent(cores) if cpus is None else contextlib.nullcontext() as lent,
+    ):
         return _grade(
-            folder, task, data, isolation, cores, started, console, cache_root, cancellation, on_status, warm
+            folder,
+            task,
+            data,
+            isolation,
+            cores,
+            lent,
+            started,
+            console,
+            cache_root,
+            cancellation,
+            on_status,
+            warm,
         )
 
 
@@ -123,6 +138,7 @@ def _grade(
     data: Dataset,
     isolation: Sandbox,
     cores: frozenset[int],
+    lent: Lent | None,
     started: float,
     console: Console,
     cache_root: Path | None,
@@ -160,6 +176,7 @@ def _grade(
                     sandbox=isolation,
                     limits=task.limits,
                     cpus=cores,
+                    lent=lent,
                     cancellation=cancellation,
                     target=task.target.accuracy if task.target else None,
                 )
@@ -183,14 +200,17 @@ def _grade(
             # The trainer starts beside the runner, so their start-ups overlap; the verifier only
             # once the model is built and checked (pipeline.train): a grade that stops before
             # training, as a broken submission's does, pays for no third Keras start. All share
-            # this grade's cores, so a grade that trains loses nothing. In a class, both children
-            # that pace and train come warm from the grade before (the verifier only paces then).
+            # this grade's cores, so a grade that trains loses nothing. Graded alone, with idle
+            # cores lent for start-up, all three start at once. In a class, both children that
+            # pace and train come warm from the grade before (the verifier only paces then).
             trainer = trusted("train", Subject.declaration()) if grader_trains else None
             if trainer is not None:
                 stack.callback(trainer.done)
                 trainer.start()
             verifier = (trusted if grader_trains else child)("verify", Subject.saved_model())
             stack.callback(verifier.done)
+            if lent is not None and lent.cores:  # the third start costs the grade's own core nothing
+                verifier.start()
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})
                 context = Context(

@@ -3,13 +3,21 @@ hold their cores with lock files (a waiting grader still stops at once when inte
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from grader.cores import CoresError, available_cores, cpu_shares, grade_cores, held_cores
-from grader.runner.supervisor import Cancellation, Cancelled
+from grader.cores import CoresError, Lent, available_cores, cpu_shares, grade_cores, held_cores
+from grader.runner.declare import declare
+from grader.runner.sandbox import choose
+from grader.runner.supervisor import Cancellation, Cancelled, Runner, Subject
+from grader.runner.watchdog import tree
+from grader.settings import Training
+from reference import load
+from tests.conftest import BACKEND
 
 
 def test_a_grade_gets_the_assignments_count_of_cores_whatever_it_is_given():
@@ -75,3 +83,75 @@ def test_packed_on_a_gpu_every_job_gets_a_share_and_they_take_the_cores_in_turn(
     assert max(held) - min(held) <= 1 and sum(held) == len(shares)
     assert cpu_shares(1, 1, packed=True) == [frozenset(cores[:1])]
     assert cpu_shares(3 * len(cores), 1) == cpu_shares(len(cores), 1)  # the CPU: one grade to a core
+
+
+def test_a_grade_alone_borrows_the_cores_no_grade_holds_until_its_children_have_started(tmp_path):
+    cores = available_cores()
+    if len(cores) < 2:
+        pytest.skip("needs two cores")
+    own, others = frozenset(cores[:1]), frozenset(cores[1:])
+    with held_cores(len(others), others, locks=tmp_path), Lent(own, locks=tmp_path) as lent:
+        assert lent.cores == frozenset() and lent.borrow() == frozenset()  # another grade holds them
+    with Lent(own, locks=tmp_path) as lent:
+        assert lent.cores == others
+        assert lent.borrow() == lent.borrow() == others  # two children start on them
+        lent.give_back()
+        assert lent.cores == others  # one of them is still starting
+        lent.give_back()
+        assert lent.cores == frozenset() and lent.borrow() == frozenset()
+        with held_cores(len(others), others, locks=tmp_path) as taken:  # free again at once
+            assert taken == others
+
+
+def _threads_cores(child: Runner) -> set[frozenset[int]]:
+    """The affinity of every thread of every process of the child, as the kernel has it."""
+    found = set()
+    for pid in tree(child._process.pid, child._uid):
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            try:
+                found.add(frozenset(os.sched_getaffinity(int(thread))))
+            except OSError:
+                continue  # ended while we looked
+    return found
+
+
+@pytest.mark.matrix  # on every TensorFlow version and Keras backend in CI: XLA sizes its pool by affinity
+@pytest.mark.spread
+def test_a_trainer_started_on_lent_cores_trains_on_its_own_exactly_as_one_that_was_not(tmp_path, sample):
+    cores = available_cores()
+    if len(cores) < 2:
+        pytest.skip("needs two cores")
+    own = frozenset(cores[:1])
+    training = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND, trainer="grader")
+    fit = {"batch_size": 64, "epochs": 1, "validation_split": 0.0, "shuffle": True, "callbacks": []}
+    declaration = declare(load("conv_32_64_64").build_model(), fit, parts=[]).to_dict()
+    outputs = []
+    for name, lent in (("lent", Lent(own, locks=tmp_path / "locks")), ("own", None)):
+        child = Runner(Subject.declaration(), "conv_32_64_64", training, tmp_path / name, cpus=own, lent=lent)
+        with child:  # started, and waited for until ready
+            if lent is not None:
+                assert lent.cores == frozenset()  # given back once its one borrower was ready
+            assert _threads_cores(child) == {own} and child.usage().cores == own
+            child.rebuild(declaration)
+            child.train(sample.x_train[:1500], sample.y_train[:1500])
+            outputs.append(child.predict(sample.x_test[:500]))
+    assert np.array_equal(outputs[0], outputs[1])
+
+
+def test_a_child_on_lent_cores_starts_on_them(tmp_path):
+    """Until it is ready the child's sandbox may run on the lent cores too (bubblewrap's own
+    process keeps the mask it was started with until the grader moves it)."""
+    cores = available_cores()
+    if len(cores) < 2 or choose("auto").kind != "bubblewrap":
+        pytest.skip("needs two cores and bubblewrap")
+    own = frozenset(cores[:1])
+    training = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND, trainer="grader")
+    with Lent(own, locks=tmp_path / "locks") as lent:
+        child = Runner(Subject.declaration(), "conv_32_64_64", training, tmp_path / "c", cpus=own, lent=lent)
+        try:
+            child.start()
+            assert child.usage().cores == frozenset(cores)
+            child.wait_ready()
+            assert child.usage().cores == own and lent.cores == frozenset()
+        finally:
+            child.done()

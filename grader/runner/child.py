@@ -2,7 +2,7 @@
 
     python -m grader.runner.child --messages-fd FD --work DIR --recipe NAME --max-epochs N \
         --seed S --precision POLICY --threads T --backend B --trainer grader|submission \
-        [--gpu-memory-mb M] [--target-accuracy A] (--model FILE | --reference NAME | --declared | --saved FILE)
+        [--cores LIST] [--gpu-memory-mb M] [--target-accuracy A] (--model FILE | --reference NAME | --declared | --saved FILE)
 
 Protocol, one JSON object per line. The grader sends commands on stdin:
 ``{"command": "build" | "train" | "predict" | "pace"}`` (and, while pacing, ``mark`` or
@@ -21,7 +21,8 @@ builder, ``--declared`` a trainer (it reads ``declaration.json``), ``--saved`` a
 child that runs no submission code can also pace. The backend (``--backend``: TensorFlow, JAX or
 PyTorch, see grader/backends.py) runs ``--threads`` threads per pool (the cores the grade was
 given) with its ops made deterministic, so a model trains to the same weights whatever else the
-machine is doing.
+machine is doing. A child started on idle cores as well (``--cores`` names the grade's own) moves
+onto the grade's cores once the backend is imported, before it says it is ready.
 
 Everything a child says is a claim to the grader: it re-checks what it can and times every phase
 on its own clock.
@@ -30,6 +31,7 @@ on its own clock.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 from collections.abc import Callable
@@ -39,6 +41,7 @@ from typing import Any
 from grader import backends
 from grader.runner.protocol import Channel, SubmissionError, read_command, where
 from grader.runner.roles import Builder, Pacer, Trainer, Verifier
+from grader.runner.watchdog import pin_threads
 from grader.settings import TRAINERS
 
 EVENTS = {"build": "built", "train": "trained", "predict": "predicted", "pace": "paced"}
@@ -59,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--threads", type=int, default=0, help="the backend's threads per pool (0: its default)"
+    )
+    parser.add_argument(
+        "--cores",
+        type=lambda text: frozenset(int(core) for core in text.split(",")),
+        help="the grade's own cores, to move onto once the backend is imported (it started on more)",
     )
     parser.add_argument("--backend", choices=backends.BACKENDS, default=backends.DEFAULT)
     parser.add_argument("--trainer", choices=TRAINERS, default="grader", help="who trains the model")
@@ -91,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(args.messages_fd)
     os.chdir(args.work)
     os.environ["KERAS_BACKEND"] = args.backend  # before anything imports Keras
+    if args.cores:  # started on idle cores as well as the grade's (grader/cores.py, Lent)
+        importlib.import_module(args.backend)  # the slow part of a start, there
+        pin_threads(args.cores)  # then onto the grade's own, before the backend makes a thread pool
     found = backends.start(args.backend, threads=args.threads, gpu_memory_mb=args.gpu_memory_mb)
     channel.send("ready", python=platform.python_version(), **found)
     actions = commands(args, channel)

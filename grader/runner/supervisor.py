@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,10 +42,13 @@ from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
 from grader.runner.files import UnsafeFile, read_array, write_array, write_file
 from grader.runner.sandbox import Sandbox, choose, limit_resources, runtime_paths
-from grader.runner.watchdog import Usage, Watchdog, tree
+from grader.runner.watchdog import Usage, Watchdog, pin_threads, tree
 from grader.settings import MB, Limits, Training
 from grader.submission import entry_form
 from grader.timing import PaceMark
+
+if TYPE_CHECKING:
+    from grader.cores import Lent
 
 SAVED_MODEL = "model.keras"
 BUILT_MODEL = "built.keras"  # the model as built, saved by a builder that trains itself
@@ -205,6 +208,7 @@ class Runner:
     sandbox: Sandbox = field(default_factory=choose)
     limits: Limits = field(default_factory=Limits)
     cpus: frozenset[int] | None = None
+    lent: Lent | None = None  # idle cores it may also start on (grader/cores.py), off them once ready
     cancellation: Cancellation | None = None
     target: float | None = None  # time-to-accuracy: stop once the held-out split reaches this
     timings: dict[str, float] = field(default_factory=dict)
@@ -213,7 +217,10 @@ class Runner:
     release: Callable[[Runner], None] | None = field(default=None, repr=False)  # how a kept child goes back
     grades: int = 0  # grades it has served so far (a kept child serves several)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
-    _busy: bool = field(default=False, init=False, repr=False)  # a command sent and not yet answered
+    _busy: bool = field(default=False, init=False, repr=False)
+    _startup_cpus: frozenset[int] = field(
+        default=frozenset(), init=False, repr=False
+    )  # a command sent and not yet answered
 
     @property
     def peak_memory_mb(self) -> float:
@@ -248,8 +255,20 @@ class Runner:
                 "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
             )
             self.timings["startup"] = time.monotonic() - self._started
+            if self._startup_cpus:
+                self._off_lent_cores()
             if self.kept:  # what it holds idle when new: a kept child's later grades count from it
                 self._watchdog.fresh_memory_bytes = self.usage().memory_bytes
+
+    def _off_lent_cores(self) -> None:
+        """The child moved itself onto its own cores before it said it was ready; the sandbox's
+        helpers around it still may use the lent ones until moved too, and then the watchdog
+        holds the whole tree to its own."""
+        assert self._process is not None and self.cpus and self.lent is not None
+        pin_threads(self.cpus, tree(self._process.pid, self._uid))
+        self._watchdog.cores = self.cpus
+        self._startup_cpus = frozenset()
+        self.lent.give_back()
 
     def start(self) -> Runner:
         """Start the child without waiting for it (``with`` waits), so its start-up can overlap others."""
@@ -267,6 +286,9 @@ class Runner:
         fonts.mkdir(exist_ok=True)
         for found in _font_lists():
             shutil.copyfile(found, fonts / found.name)
+        startup = self.lent.borrow() if self.lent is not None and self.cpus else frozenset()
+        self._startup_cpus = startup - (self.cpus or frozenset())
+        cores = (self.cpus | startup) if self.cpus else None  # until it is ready, then self.cpus
         card_mb = gpu_memory_mb()  # on a GPU, a child may use limits.gpu_memory_mb of the card
         gpu_mb = min(self.limits.gpu_memory_mb, card_mb) if card_mb else 0
         env = {
@@ -300,6 +322,7 @@ class Runner:
             self.training.precision,
             "--threads",
             str(len(self.cpus or ())),
+            *(["--cores", ",".join(str(core) for core in sorted(self.cpus or ()))] if startup else []),
             "--backend",
             self.training.backend,
             "--trainer",
@@ -327,7 +350,7 @@ class Runner:
             # using limits.cpu_s in all); the watchdog holds each of them to limits.cpu_s of its own.
             preexec_fn=limit_resources(
                 replace(self.limits, cpu_s=self.limits.cpu_s * 2) if self.kept else self.limits,
-                self.cpus,
+                cores,
                 sandbox=self.sandbox,
                 uid=uid,
             ),
@@ -337,7 +360,7 @@ class Runner:
         self._events: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
         self._watchdog = Watchdog(
-            self._process.pid, self.limits, self._log.fileno(), self._kill, self.cpus, uid
+            self._process.pid, self.limits, self._log.fileno(), self._kill, cores, uid
         ).start()
         if self.cancellation is not None and self.cancellation.cancelled:
             self._kill()  # cancelled while it was starting: its first wait fails at once

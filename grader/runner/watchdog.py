@@ -80,6 +80,22 @@ def tree(root: int, uid: int | None = None) -> list[int]:
     return _reach(root, children, owned)
 
 
+def pin_threads(cores: frozenset[int], pids: list[int] | list[str] | None = None) -> None:
+    """Every thread of ``pids`` (of this process where None) onto ``cores``. An affinity mask
+    belongs to a thread, and one made later inherits its maker's, so a process that started on
+    more cores moves onto fewer only when each of its threads does."""
+    for pid in pids if pids is not None else ["self"]:
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue  # it ended while we looked
+        for thread in threads:
+            try:
+                os.sched_setaffinity(int(thread), cores)
+            except (ProcessLookupError, FileNotFoundError):
+                continue
+
+
 def usage(root: int, uid: int | None = None) -> Usage:
     """Resident memory, live processes (sandbox helpers aside), CPU time, bytes written to disk and
     allowed cores of ``root`` and all its descendants (and of every process running as ``uid``).
