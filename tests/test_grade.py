@@ -208,9 +208,11 @@ def test_a_model_that_does_not_build_gets_its_own_error(graded, tmp_path, source
 
 
 def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tmp_path, monkeypatch):
-    """The verifier starts only once the model is built and checked: a broken submission's grade
-    pays for no third Keras start (the grader's trainer starts beside the runner, so that their
-    start-ups overlap, and is stopped with it)."""
+    """On the grade's own cores (as in a class, or alone with no idle core to lend), the verifier
+    starts only once the model is built and checked: a broken submission's grade pays for no third
+    Keras start (the grader's trainer starts beside the runner, so that their start-ups overlap,
+    and is stopped with it)."""
+    from grader.cores import available_cores
     from grader.runner.supervisor import Runner
 
     started: list[str] = []
@@ -222,7 +224,8 @@ def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tm
 
     monkeypatch.setattr(Runner, "start", recording)
     folder = write_submission(tmp_path / "student", "def build_model():\n    return 1 // 0\n")
-    result = grade(folder, assignment=CLASS_ASSIGNMENT, backend=BACKEND, cache_root=grading_cache)
+    cores = frozenset(available_cores())  # cores given, as a class gives them: none lent
+    result = grade(folder, assignment=CLASS_ASSIGNMENT, backend=BACKEND, cache_root=grading_cache, cpus=cores)
     assert result.problem.startswith("The model did not build: ZeroDivisionError")
     assert started == ["grader's trainer", "student"]
 
