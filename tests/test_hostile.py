@@ -312,6 +312,15 @@ def test_a_submission_that_takes_every_core_is_stopped(tmp_path, surroundings):
     assert result.problem.startswith("The model did not build: stopped while building the model")
 
 
+def test_a_submission_that_takes_every_core_in_one_thread_is_stopped(tmp_path, surroundings):
+    """The affinity of every thread is checked, not only the main thread's."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: there is no other grade's core to take")
+    result, messages = attempt("take_a_core_in_a_thread", tmp_path, surroundings)
+    assert "moved onto cores it was not given" in messages and "(training.cores)" in messages
+    assert result.problem.startswith("The model did not build: stopped while building the model")
+
+
 def test_no_process_outlives_its_child(tmp_path, surroundings):
     _, messages = attempt("leave_a_process", tmp_path, surroundings)
     assert "RuntimeError: left something running" in messages

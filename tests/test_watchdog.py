@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from grader.runner.watchdog import Usage, Watchdog, parse_cores, usage
+from grader.runner.watchdog import Usage, Watchdog, usage
 from grader.settings import Limits
 
 
@@ -155,10 +155,6 @@ def test_a_child_that_widens_its_cores_is_stopped():
         process.wait(timeout=60)
         dog.stop()
     assert dog.tripped_limit == "training.cores" and "moved onto cores it was not given" in dog.tripped
-
-
-def test_parse_cores():
-    assert parse_cores("0-2,5\n") == {0, 1, 2, 5} and parse_cores("3") == {3}
 
 
 def test_a_kept_child_is_held_to_its_limits_on_each_grades_use_alone():

@@ -128,23 +128,18 @@ def _written(pid: int) -> int:
 
 
 def _allowed_cores(pid: int) -> set[int]:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"Cpus_allowed_list:"):
-                    return parse_cores(line.split(b":", 1)[1].decode())
-    except (OSError, ValueError):
-        pass
-    return set()
-
-
-def parse_cores(text: str) -> set[int]:
-    """``0-2,5`` as {0, 1, 2, 5}."""
+    """The cores any thread of ``pid`` may run on: a mask belongs to a thread, and a thread may
+    widen its own, so the main thread's alone (``/proc/PID/status``) would not see it."""
     cores: set[int] = set()
-    for part in text.strip().split(","):
-        if part:
-            first, _, last = part.partition("-")
-            cores.update(range(int(first), int(last or first) + 1))
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return cores  # it ended while we looked
+    for thread in threads:
+        try:
+            cores |= os.sched_getaffinity(int(thread))
+        except OSError:
+            continue
     return cores
 
 
