@@ -75,15 +75,23 @@ def held_cores(
     while True:
         for group in groups:
             with contextlib.ExitStack() as held:
-                try:
-                    for core in sorted(group):
-                        handle = held.enter_context(open(locks / f"core-{core}.lock", "a"))
-                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
+                if not all(_take(core, held, locks) for core in sorted(group)):
                     continue
                 yield group
                 return
         (cancellation or Cancellation()).pause(WAIT_S)
+
+
+def _take(core: int, held: contextlib.ExitStack, locks: Path) -> bool:
+    """Lock ``core`` for as long as ``held`` lasts, unless another grade holds it."""
+    handle = open(locks / f"core-{core}.lock", "a")  # noqa: SIM115 - closed with held, or here
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False
+    held.enter_context(handle)
+    return True
 
 
 class Lent:
@@ -101,18 +109,9 @@ class Lent:
         self._held = contextlib.ExitStack()
         self._users = 0
         self._lock = threading.Lock()
-        taken: set[int] = set()
         locks.mkdir(parents=True, exist_ok=True)
-        for core in available_cores():
-            if core in own:
-                continue
-            handle = self._held.enter_context(open(locks / f"core-{core}.lock", "a"))  # noqa: SIM115
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # another grade holds it (the file closes with the stack)
-            taken.add(core)
-        self.cores = frozenset(taken)
+        free = [core for core in available_cores() if core not in own and _take(core, self._held, locks)]
+        self.cores = frozenset(free)
 
     def borrow(self) -> frozenset[int]:
         """The cores a child may also start on (none once they have gone back)."""

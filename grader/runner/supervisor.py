@@ -217,10 +217,8 @@ class Runner:
     release: Callable[[Runner], None] | None = field(default=None, repr=False)  # how a kept child goes back
     grades: int = 0  # grades it has served so far (a kept child serves several)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
-    _busy: bool = field(default=False, init=False, repr=False)
-    _startup_cpus: frozenset[int] = field(
-        default=frozenset(), init=False, repr=False
-    )  # a command sent and not yet answered
+    _busy: bool = field(default=False, init=False, repr=False)  # a command sent and not yet answered
+    _startup_cpus: frozenset[int] = field(default=frozenset(), init=False, repr=False)  # lent, until ready
 
     @property
     def peak_memory_mb(self) -> float:

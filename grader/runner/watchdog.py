@@ -80,20 +80,24 @@ def tree(root: int, uid: int | None = None) -> list[int]:
     return _reach(root, children, owned)
 
 
-def pin_threads(cores: frozenset[int], pids: list[int] | list[str] | None = None) -> None:
+def _threads(pid: int | str) -> list[int]:
+    """The threads of process ``pid`` ("self": this one); none if it has ended."""
+    try:
+        return [int(thread) for thread in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return []
+
+
+def pin_threads(cores: frozenset[int], pids: list[int] | None = None) -> None:
     """Every thread of ``pids`` (of this process where None) onto ``cores``. An affinity mask
     belongs to a thread, and one made later inherits its maker's, so a process that started on
     more cores moves onto fewer only when each of its threads does."""
     for pid in pids if pids is not None else ["self"]:
-        try:
-            threads = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue  # it ended while we looked
-        for thread in threads:
+        for thread in _threads(pid):
             try:
-                os.sched_setaffinity(int(thread), cores)
-            except (ProcessLookupError, FileNotFoundError):
-                continue
+                os.sched_setaffinity(thread, cores)
+            except ProcessLookupError:
+                continue  # it ended while we looked
 
 
 def usage(root: int, uid: int | None = None) -> Usage:
@@ -131,15 +135,11 @@ def _allowed_cores(pid: int) -> set[int]:
     """The cores any thread of ``pid`` may run on: a mask belongs to a thread, and a thread may
     widen its own, so the main thread's alone (``/proc/PID/status``) would not see it."""
     cores: set[int] = set()
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return cores  # it ended while we looked
-    for thread in threads:
+    for thread in _threads(pid):
         try:
-            cores |= os.sched_getaffinity(int(thread))
+            cores |= os.sched_getaffinity(thread)
         except OSError:
-            continue
+            continue  # it ended while we looked
     return cores
 
 
