@@ -13,11 +13,11 @@ import pytest
 from grader.cores import CoresError, Lent, available_cores, cpu_shares, grade_cores, held_cores
 from grader.runner.declare import declare
 from grader.runner.sandbox import choose
-from grader.runner.supervisor import Cancellation, Cancelled, Runner, Subject
+from grader.runner.supervisor import Cancellation, Cancelled, PhaseFailed, Runner, Subject
 from grader.runner.watchdog import tree
 from grader.settings import Training
 from reference import load
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, HOSTILE
 
 
 def test_a_grade_gets_the_assignments_count_of_cores_whatever_it_is_given():
@@ -155,3 +155,22 @@ def test_a_child_on_lent_cores_starts_on_them(tmp_path):
             assert child.usage().cores == own and lent.cores == frozenset()
         finally:
             child.done()
+
+
+@pytest.mark.spread
+def test_a_submission_cannot_keep_the_cores_lent_for_start_up(tmp_path):
+    """By the time the submission's code runs, the builder is held to the grade's own cores: one
+    that widens its affinity onto the core it was lent is stopped."""
+    cores = available_cores()
+    if len(cores) < 2:
+        pytest.skip("needs two cores")
+    own = frozenset(cores[:1])
+    training = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND)
+    model = HOSTILE / "take_every_core" / "model.py"
+    with Lent(own, locks=tmp_path / "locks") as lent:
+        assert lent.cores
+        builder = Runner(
+            Subject.submission(model), "conv_32_64_64", training, tmp_path / "b", cpus=own, lent=lent
+        )
+        with builder, pytest.raises(PhaseFailed, match="moved onto cores it was not given"):
+            builder.build()
