@@ -197,19 +197,22 @@ def _grade(
                 return _baseline(task, data, console, cache_root, cores, cancellation, status, timings)
 
             runner = child("run", Subject.submission(entry))
-            # The trainer starts beside the runner, so their start-ups overlap; the verifier only
-            # once the model is built and checked (pipeline.train): a grade that stops before
-            # training, as a broken submission's does, pays for no third Keras start. All share
-            # this grade's cores, so a grade that trains loses nothing. Graded alone, with idle
-            # cores lent for start-up, all three start at once. In a class, both children that
-            # pace and train come warm from the grade before (the verifier only paces then).
+            # Each child starts when the grade first needs it (the trainer once the model is
+            # declared, the verifier once training begins), so a grade that stops early, as a
+            # broken submission's does, pays for no Keras start it does not use. Where start-ups
+            # can overlap they start at once instead: the trainer beside the runner on a grade's
+            # second core, all three on idle cores lent to a grade alone. On one core, starting
+            # them together would only share it. In a class, both children that pace and train
+            # come warm from the grade before.
             trainer = trusted("train", Subject.declaration()) if grader_trains else None
+            verifier = (trusted if grader_trains else child)("verify", Subject.saved_model())
+            lent_cores = lent is not None and bool(lent.cores)
             if trainer is not None:
                 stack.callback(trainer.done)
-                trainer.start()
-            verifier = (trusted if grader_trains else child)("verify", Subject.saved_model())
+                if lent_cores or len(cores) > 1:
+                    trainer.start()
             stack.callback(verifier.done)
-            if lent is not None and lent.cores:  # the third start costs the grade's own core nothing
+            if lent_cores:
                 verifier.start()
             with runner:
                 environment.update({k: v for k, v in runner.ready.items() if k != "event"})

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import backends
+from grader.runner import lazy
 from grader.runner.protocol import Channel, SubmissionError, read_command, where
 from grader.runner.roles import Builder, Pacer, Trainer, Verifier
 from grader.runner.watchdog import pin_threads
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(args.messages_fd)
     os.chdir(args.work)
     os.environ["KERAS_BACKEND"] = args.backend  # before anything imports Keras
+    lazy.defer()  # what Keras imports but a grade seldom uses, loaded when first used
     if args.cores:  # started on idle cores as well as the grade's (grader/cores.py, Lent)
         importlib.import_module(args.backend)  # the slow part of a start, there
         pin_threads(args.cores)  # then onto the grade's own, before the backend makes a thread pool
