@@ -207,11 +207,10 @@ def test_a_model_that_does_not_build_gets_its_own_error(graded, tmp_path, source
     validate(grade.to_gradescope())
 
 
-def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tmp_path, monkeypatch):
-    """On the grade's own cores (as in a class, or alone with no idle core to lend), the verifier
-    starts only once the model is built and checked: a broken submission's grade pays for no third
-    Keras start (the grader's trainer starts beside the runner, so that their start-ups overlap,
-    and is stopped with it)."""
+def test_a_grade_that_stops_before_training_starts_no_trusted_child(grading_cache, tmp_path, monkeypatch):
+    """On the grade's own single core (as in a class, or alone with no idle core to lend), the
+    trainer starts only once the model is declared and the verifier once training begins: a broken
+    submission's grade pays for no Keras start beside its own."""
     from grader.cores import available_cores
     from grader.runner.supervisor import Runner
 
@@ -227,7 +226,8 @@ def test_a_grade_that_stops_before_training_starts_no_verifier(grading_cache, tm
     cores = frozenset(available_cores())  # cores given, as a class gives them: none lent
     result = grade(folder, assignment=CLASS_ASSIGNMENT, backend=BACKEND, cache_root=grading_cache, cpus=cores)
     assert result.problem.startswith("The model did not build: ZeroDivisionError")
-    assert started == ["grader's trainer", "student"]
+    assert result.environment["cores"] == 1
+    assert started == ["student"]
 
 
 def test_a_folder_without_code_scores_zero_with_a_reason(graded, tmp_path):
