@@ -183,3 +183,32 @@ def test_a_kept_child_is_not_charged_for_memory_its_earlier_grades_left_it():
         assert dog.check(now) is None
         key, why = dog.check(replace(now, memory_bytes=now.memory_bytes + (2 << 20))) or ("", "")
         assert key == "limits.memory_mb" and why.startswith("used 101 MB of memory")
+
+
+def test_a_paused_watchdog_reads_nothing_until_resumed(monkeypatch):
+    """A kept child waiting between grades is not watched (it runs no submission code, and each
+    look reads all of /proc); lent again, it is watched from then on."""
+    import grader.runner.watchdog as watchdog
+
+    looks: list[int] = []
+    real = watchdog.usage
+    monkeypatch.setattr(watchdog, "usage", lambda root, uid=None: looks.append(root) or real(root, uid))
+    process = spawn("import time\ntime.sleep(30)")
+    stopped: list[bool] = []
+    with tempfile.TemporaryFile() as output:
+        dog = Watchdog(process.pid, Limits(processes=3), output.fileno(), lambda: stopped.append(True))
+        try:
+            dog.pause()
+            dog.start()
+            time.sleep(5 * watchdog.POLL_S)
+            assert looks == []  # five polls' time, and not one look
+            dog.resume()
+            deadline = time.monotonic() + 10
+            while len(looks) < 3 and time.monotonic() < deadline:
+                time.sleep(watchdog.POLL_S)
+            assert len(looks) >= 3  # the rebase, and the polls after it
+        finally:
+            dog.stop()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert stopped == []

@@ -401,6 +401,11 @@ class Runner:
         self.timings = {}
         self.on_event = None
         self._watchdog.rebase()
+        self._watchdog.pause()  # until ``resume``: an idle child has nothing to catch
+
+    def resume(self) -> None:
+        """A renewed child lent to its next grade: watched again, its counts from now."""
+        self._watchdog.resume()
 
     def stop(self) -> None:
         """Kill the child and all it started, at once, and return once every one of its processes

@@ -60,6 +60,7 @@ class WarmChildren:
             self.lent += kept is not None
             self.started += kept is None
         if kept is not None:
+            kept.resume()
             return kept
         work = Path(self._scratch.name) / f"{next(self._numbers)}-{runner.work.name}"
         return replace(runner, work=work, kept=True, release=self._give_back, timings={}, ready={})

@@ -171,6 +171,8 @@ class Watchdog:
         self.fresh_memory_bytes: int | None = None  # a kept child's memory when it was new and idle
         self.left_over_bytes = 0  # memory its earlier grades left it holding (not this grade's)
         self._stop = threading.Event()
+        self._watching = threading.Event()  # cleared while a kept child waits, idle, for its next grade
+        self._watching.set()
         self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pid}", daemon=True)
 
     def start(self) -> Watchdog:
@@ -182,9 +184,20 @@ class Watchdog:
         if self._thread.is_alive():
             self._thread.join()
 
+    def pause(self) -> None:
+        """Stop looking until ``resume``: for a kept child between grades, which runs no submission
+        code and waits for a command, so there is nothing to catch; each look reads all of /proc,
+        and a class keeps several such children per core."""
+        self._watching.clear()
+
+    def resume(self) -> None:
+        """Look again, counting from now (``rebase``)."""
+        self.rebase()
+        self._watching.set()
+
     def _watch(self) -> None:
         while not self._stop.wait(POLL_S):
-            if self.poll():
+            if self._watching.is_set() and self.poll():
                 return
 
     def usage_now(self) -> Usage:
