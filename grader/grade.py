@@ -197,6 +197,8 @@ def _grade(
                 return _baseline(task, data, console, cache_root, cores, cancellation, status, timings)
 
             runner = child("run", Subject.submission(entry))
+            if warm is not None and grader_trains:  # a class: the builder forked where it can be
+                runner = replace(runner, zygote=warm.zygote(task.training.backend, isolation))
             # Each child starts when the grade first needs it (the trainer once the model is
             # declared, the verifier once training begins), so a grade that stops early, as a
             # broken submission's does, pays for no Keras start it does not use. Where start-ups

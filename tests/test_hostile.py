@@ -37,6 +37,7 @@ import grader
 from grader.grade import grade
 from grader.results import Grade
 from grader.runner.sandbox import SandboxError, choose
+from grader.runner.warm import WarmChildren
 from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS
 
 pytestmark = pytest.mark.spread  # independent grades: any free worker takes the next
@@ -44,7 +45,12 @@ pytestmark = pytest.mark.spread  # independent grades: any free worker takes the
 HOSTILE = Path(__file__).parent / "hostile"
 ASSIGNMENT = HOSTILE / "assignment.toml"
 SECURITY_MODEL = (Path(__file__).parent.parent / "docs" / "security.md").read_text()
-LINGERING = ("grader.runner.child", "sleep 3141", "sleep 317")  # durations no one else uses
+LINGERING = (
+    "grader.runner.child",
+    "grader.runner.zygote",
+    "sleep 3141",
+    "sleep 317",
+)  # durations no one else uses
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -95,7 +101,8 @@ def lingering(scratch: Path) -> list[str]:
                 command = (
                     Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 )
-                mine = "grader.runner.child" not in command or str(scratch) in command
+                ours = "grader.runner.child" in command or "grader.runner.zygote" in command
+                mine = not ours or str(scratch) in command  # a forked builder has its zygote's command
                 if any(marker in command for marker in LINGERING) and mine:
                     found.append(command)
     return found
@@ -121,11 +128,13 @@ def attempt(
     sandbox: str = "auto",
     trainer: str = "submission",
     must_fail: bool = True,
+    forked: bool = False,
     **limits: float,
 ) -> tuple[Grade, str]:
     """Grade a copy of the corpus's ``name`` (plus ``files``) under the corpus assignment,
-    ``sandbox`` and ``trainer``, with ``limits`` overriding its own; check what must hold for
-    every attempt (with ``must_fail``, that it loses points); return the grade and its messages."""
+    ``sandbox`` and ``trainer``, with ``limits`` overriding its own; ``forked``: as a class does,
+    with the builder forked from a zygote. Check what must hold for every attempt (with
+    ``must_fail``, that it loses points); return the grade and its messages."""
     folder = tmp_path / name
     shutil.copytree(HOSTILE / name, folder)
     (folder / "targets.txt").write_text("\n".join(str(path) for path in surroundings.targets))
@@ -145,9 +154,19 @@ def attempt(
     scratch = Path(tempfile.mkdtemp(prefix="grader-attempt-"))
     scratch.chmod(0o711)  # as /tmp is: the fallback's unprivileged child must pass through it
     try:
-        with mock.patch.object(tempfile, "tempdir", str(scratch)):
+        with mock.patch.object(tempfile, "tempdir", str(scratch)), WarmChildren() as warm:
             quiet = Console(file=io.StringIO(), width=100)
-            result = grade(folder, assignment=assignment, backend=BACKEND, console=quiet, sandbox=sandbox)
+            result = grade(
+                folder,
+                assignment=assignment,
+                backend=BACKEND,
+                console=quiet,
+                sandbox=sandbox,
+                warm=warm if forked else None,
+            )
+            if forked:
+                zygote = warm.zygote(BACKEND, choose(sandbox))
+                assert zygote is not None and zygote.forks == 1, zygote and zygote.broken
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -213,6 +232,23 @@ def test_each_attempt_fails_as_clearly_when_the_grader_trains(name, tmp_path, su
     assert GRADER_TRAINS[name] in messages
 
 
+@pytest.mark.parametrize("name", sorted(GRADER_TRAINS))
+def test_a_builder_forked_from_a_zygote_stops_each_attempt_the_same_way(name, tmp_path, surroundings):
+    """A class forks each builder from its zygote (grader/runner/zygote.py): every attempt ends
+    as it does in a builder bubblewrap started."""
+    _, messages = attempt(name, tmp_path, surroundings, trainer="grader", forked=True)
+    assert GRADER_TRAINS[name] in messages
+
+
+def test_a_forked_builder_sees_no_labels_writes_nowhere_else_and_leaves_nothing(tmp_path, surroundings):
+    result, _ = attempt("peek_at_labels", tmp_path, surroundings, trainer="grader", forked=True)
+    assert "nothing found" in result.log and "LEAK" not in result.log
+    written, _ = attempt("write_outside", tmp_path / "again", surroundings, trainer="grader", forked=True)
+    assert "WROTE" not in written.log and written.log.count("refused") == 4
+    _, messages = attempt("leave_a_process", tmp_path / "third", surroundings, trainer="grader", forked=True)
+    assert "RuntimeError: left something running" in messages
+
+
 def test_links_planted_by_a_builder_touch_nothing_when_the_grader_trains(tmp_path, surroundings):
     """symlink_swap's links lie in the builder's scratch, where the grader reads and writes nothing
     when it trains: the grade is the honest one of its linear model, and every file is untouched."""
@@ -275,8 +311,10 @@ def test_writes_outside_the_scratch_are_refused(tmp_path, surroundings):
     assert "WROTE" not in result.log and result.log.count("refused") == 4
 
 
-@pytest.mark.parametrize("sandbox", ["auto", "off"])
+@pytest.mark.parametrize("sandbox", ["auto", "off", "forked"])
 def test_no_network_not_even_loopback(sandbox, tmp_path, surroundings, request):
+    forked = sandbox == "forked"  # a class's builder, forked from its zygote with the grader training
+    sandbox = "auto" if forked else sandbox
     if sandbox == "off" and choose(request.getfixturevalue("fallback")).network_open:
         pytest.skip("the fallback cannot give a child a network of its own here (no CAP_SYS_ADMIN)")
     listener = socket.create_server(("127.0.0.1", 0))
@@ -293,7 +331,9 @@ def test_no_network_not_even_loopback(sandbox, tmp_path, surroundings, request):
     thread.start()
     port = str(listener.getsockname()[1]).encode()
     try:
-        result, _ = attempt("phone_home", tmp_path, surroundings, {"port.txt": port}, sandbox=sandbox)
+        trainer = "grader" if forked else "submission"
+        files = {"port.txt": port}
+        result, _ = attempt("phone_home", tmp_path, surroundings, files, sandbox, trainer, forked=forked)
     finally:
         graded.set()
         thread.join()

@@ -70,18 +70,7 @@ class Sandbox:
         """The user a new child on ``cpus`` runs as, its own until ``release_uid``; None to keep
         the grader's (and bubblewrap's). Grades side by side hold different cores, and the children
         of one grade (training, verifying, pacing) different numbers within its core's block."""
-        if not self.unprivileged:
-            return None
-        block = FALLBACK_UID + UIDS_PER_CORE * min(cpus or {0})
-        with _uids_lock:
-            free = [uid for uid in range(block, block + UIDS_PER_CORE) if uid not in _uids_held]
-            if not free:  # never shared with another core's children: fewer grades to a core, then
-                raise SandboxError(
-                    f"core {min(cpus or {0})} already runs {UIDS_PER_CORE} children, each as a user of its "
-                    "own; grade fewer at once (--jobs)"
-                )
-            _uids_held.add(free[0])
-        return free[0]
+        return claim_user(cpus) if self.unprivileged else None
 
     @staticmethod
     def release_uid(uid: int | None) -> None:
@@ -94,14 +83,7 @@ class Sandbox:
         work.parent.chmod(work.parent.stat().st_mode | 0o001)
         if problem := closed_to_others(work, read=False):
             raise SandboxError(f"the child's scratch is out of its reach: {problem}")
-        os.chown(work, uid, uid)
-        for path in work.iterdir():
-            inside = [path, *(path.rglob("*") if path.is_dir() and not path.is_symlink() else ())]
-            for inner in inside:
-                if path.name != "submission":
-                    os.chown(inner, uid, uid, follow_symlinks=False)
-                elif not inner.is_symlink():  # read, never written: the grader's copy stays the grader's
-                    inner.chmod(inner.stat().st_mode | (0o555 if inner.is_dir() else 0o444))
+        give(work, uid)
 
     def command(
         self, argv: Sequence[str], *, work: Path, readable: Sequence[Path], env: dict[str, str]
@@ -111,45 +93,86 @@ class Sandbox:
             return list(argv)
         wrapped = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
         wrapped += ["--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
-        for folder in SYSTEM_DIRS:
-            wrapped += ["--ro-bind-try", folder, folder]
-        for file in SYSTEM_FILES:
-            wrapped += ["--ro-bind-try", file, file]
-        scratch = str(work / "tmp")  # on disk, not RAM, where every byte written counts (limits.disk_mb)
-        wrapped += [
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--bind",
-            scratch,
-            "/tmp",
-            "--bind",
-            scratch,
-            "/dev/shm",
-        ]
-        for device in sorted(glob.glob("/dev/nvidia*")):  # a GPU, where the machine has one
-            wrapped += ["--dev-bind", device, device]
-        paths = [Path(p).resolve() for p in readable]
-        inside = [p for p in paths if p.is_relative_to(work.resolve())]
-        for path in dict.fromkeys(
-            str(p) for p in paths if p not in inside
-        ):  # after /tmp: a venv may be there
-            wrapped += ["--ro-bind", path, path]
-        bound = [Path(folder) for folder in SYSTEM_DIRS] + paths
-        for link in dict.fromkeys(link for path in readable for link in links_on_the_way(Path(path))):
-            if not any(link.is_relative_to(folder) for folder in bound):  # made again where it was
-                wrapped += ["--symlink", os.readlink(link), str(link)]
-        for folder in HIDDEN_DIRS:  # after every bind: a Python in /usr binds all of /usr again
-            if Path(folder).is_dir():
-                wrapped += ["--tmpfs", folder]
-        wrapped += ["--bind", str(work), str(work)]
-        for island in inside:  # read-only islands in the scratch, such as the submission's copy
-            wrapped += ["--ro-bind", str(island), str(island)]
+        for mount in view(work, readable):
+            wrapped += [BWRAP_OPTIONS[mount.kind], *((mount.source,) if mount.source else ()), mount.target]
         wrapped += ["--chdir", str(work), "--clearenv"]
         for key, value in env.items():
             wrapped += ["--setenv", key, value]
         return [*wrapped, "--", *argv]
+
+
+def give(work: Path, uid: int) -> None:
+    """Make ``uid`` the owner of what is in ``work``, but for the submission's copy, which it may
+    only read (a forked builder reaches ``work`` through its own view, not the grader's folders)."""
+    os.chown(work, uid, uid)
+    for path in work.iterdir():
+        inside = [path, *(path.rglob("*") if path.is_dir() and not path.is_symlink() else ())]
+        for inner in inside:
+            if path.name != "submission":
+                os.chown(inner, uid, uid, follow_symlinks=False)
+            elif not inner.is_symlink():  # read, never written: the grader's copy stays the grader's
+                inner.chmod(inner.stat().st_mode | (0o555 if inner.is_dir() else 0o444))
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One step of building a child's view of the files: ``kind`` is one of ``BWRAP_OPTIONS``."""
+
+    kind: str
+    target: str
+    source: str = ""
+
+
+BWRAP_OPTIONS = {
+    "ro": "--ro-bind",
+    "ro-try": "--ro-bind-try",  # skipped where the source does not exist
+    "rw": "--bind",
+    "device": "--dev-bind",
+    "tmpfs": "--tmpfs",
+    "symlink": "--symlink",  # source: what the link holds
+    "proc": "--proc",
+    "dev": "--dev",
+}
+
+
+def view(work: Path, readable: Sequence[Path]) -> list[Mount]:
+    """What a sandboxed child sees, in the order it is built: read-only system folders and
+    ``readable``, ``work`` writable (its ``tmp`` also as /tmp and /dev/shm), read-only islands inside
+    ``work`` (the submission's copy), nothing else. Bubblewrap (``Sandbox.command``) and a builder
+    forked from a zygote (grader/runner/zygote.py) both build exactly this."""
+    mounts = [Mount("ro-try", folder, folder) for folder in (*SYSTEM_DIRS, *SYSTEM_FILES)]
+    scratch = str(work / "tmp")  # on disk, not RAM, where every byte written counts (limits.disk_mb)
+    mounts += [Mount("proc", "/proc"), Mount("dev", "/dev"), Mount("rw", "/tmp", scratch)]
+    mounts += [Mount("rw", "/dev/shm", scratch)]
+    mounts += [Mount("device", device, device) for device in sorted(glob.glob("/dev/nvidia*"))]  # a GPU
+    paths = [Path(p).resolve() for p in readable]
+    inside = [p for p in paths if p.is_relative_to(work.resolve())]
+    for path in dict.fromkeys(str(p) for p in paths if p not in inside):  # after /tmp: a venv may be there
+        mounts.append(Mount("ro", path, path))
+    bound = [Path(folder) for folder in SYSTEM_DIRS] + paths
+    for link in dict.fromkeys(link for path in readable for link in links_on_the_way(Path(path))):
+        if not any(link.is_relative_to(folder) for folder in bound):  # made again where it was
+            mounts.append(Mount("symlink", str(link), os.readlink(link)))
+    for folder in HIDDEN_DIRS:  # after every bind: a Python in /usr binds all of /usr again
+        if Path(folder).is_dir():
+            mounts.append(Mount("tmpfs", folder))
+    mounts.append(Mount("rw", str(work), str(work)))
+    mounts += [Mount("ro", str(island), str(island)) for island in inside]  # the submission's copy
+    return mounts
+
+
+def claim_user(cpus: frozenset[int] | None) -> int:
+    """A user with no account for a new child on ``cpus``, its own until ``Sandbox.release_uid``."""
+    block = FALLBACK_UID + UIDS_PER_CORE * min(cpus or {0})
+    with _uids_lock:
+        free = [uid for uid in range(block, block + UIDS_PER_CORE) if uid not in _uids_held]
+        if not free:  # never shared with another core's children: fewer grades to a core, then
+            raise SandboxError(
+                f"core {min(cpus or {0})} already runs {UIDS_PER_CORE} children, each as a user of its "
+                "own; grade fewer at once (--jobs)"
+            )
+        _uids_held.add(free[0])
+    return free[0]
 
 
 _uids_held: set[int] = set()

@@ -41,8 +41,9 @@ from grader.device import gpu_memory_mb, gpu_selection
 from grader.model_facts import ModelFacts
 from grader.runner import RunnerError
 from grader.runner.files import UnsafeFile, read_array, write_array, write_file
-from grader.runner.sandbox import Sandbox, choose, limit_resources, runtime_paths
+from grader.runner.sandbox import Sandbox, choose, claim_user, give, limit_resources, runtime_paths
 from grader.runner.watchdog import Usage, Watchdog, pin_threads, tree
+from grader.runner.zygote import Forked, Zygote, ZygoteError
 from grader.settings import MB, Limits, Training
 from grader.submission import entry_form
 from grader.timing import PaceMark
@@ -216,7 +217,8 @@ class Runner:
     kept: bool = False  # lent by a class's warm children (grader/runner/warm.py): serves grade after grade
     release: Callable[[Runner], None] | None = field(default=None, repr=False)  # how a kept child goes back
     grades: int = 0  # grades it has served so far (a kept child serves several)
-    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    zygote: Zygote | None = None  # a class's, to fork this builder from (grader/runner/zygote.py)
+    _process: subprocess.Popen[bytes] | Forked | None = field(default=None, init=False, repr=False)
     _busy: bool = field(default=False, init=False, repr=False)  # a command sent and not yet answered
     _startup_cpus: frozenset[int] = field(default=frozenset(), init=False, repr=False)  # lent, until ready
 
@@ -290,17 +292,12 @@ class Runner:
         card_mb = gpu_memory_mb()  # on a GPU, a child may use limits.gpu_memory_mb of the card
         gpu_mb = min(self.limits.gpu_memory_mb, card_mb) if card_mb else 0
         env = {
-            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            **base_env(self.training.backend, gpu_fraction=gpu_mb / card_mb if card_mb else None),
             "HOME": str(self.work),
             "TMPDIR": str(self.work / "tmp"),
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONNOUSERSITE": "1",
             "KERAS_HOME": str(self.work / ".keras"),
             "MPLCONFIGDIR": str(fonts),
             **gpu_selection(),
-            **child_env(self.training.backend, gpu_fraction=gpu_mb / card_mb if card_mb else None),
         }
         argv = [
             sys.executable,
@@ -329,13 +326,20 @@ class Runner:
             *(["--target-accuracy", repr(self.target)] if self.target is not None else []),
             *subject,
         ]
-        self._uid = uid = self.sandbox.claim_uid(self.cpus)
+        forked = self.zygote is not None and self.subject.model_file is not None and self.zygote.available()
+        self._uid = uid = claim_user(self.cpus) if forked else self.sandbox.claim_uid(self.cpus)
         if uid is not None:
-            self.sandbox.hand_over(self.work, uid)
+            give(self.work, uid) if forked else self.sandbox.hand_over(self.work, uid)
         readable = [*runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
-        command = self.sandbox.command(argv, work=self.work, readable=readable, env=env)
         self._started = time.monotonic()
-        self._process = subprocess.Popen(
+        self._process = self._fork(argv, env, readable, cores, write_fd) if forked else None
+        if self._process is None and forked:  # the zygote could not: a fresh builder, as everywhere else
+            for path in [self.work, *self.work.rglob("*")]:  # the scratch is bubblewrap's again
+                os.chown(path, os.getuid(), os.getgid(), follow_symlinks=False)
+            self.sandbox.release_uid(uid)
+            self._uid = uid = None
+        command = self.sandbox.command(argv, work=self.work, readable=readable, env=env)
+        self._process = self._process or subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=self._log,
@@ -358,11 +362,41 @@ class Runner:
         self._events: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, args=(read_fd,), daemon=True).start()
         self._watchdog = Watchdog(
-            self._process.pid, self.limits, self._log.fileno(), self._kill, cores, uid
+            self._process.pid,
+            self.limits,
+            self._log.fileno(),
+            self._kill,
+            cores,
+            uid,
+            root_is_init=isinstance(self._process, Forked),
         ).start()
         if self.cancellation is not None and self.cancellation.cancelled:
             self._kill()  # cancelled while it was starting: its first wait fails at once
         return self
+
+    def _fork(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        readable: list[Path],
+        cores: frozenset[int] | None,
+        messages: int,
+    ) -> Forked | None:
+        """This builder forked from the class's zygote (None where it cannot be, then it starts afresh)."""
+        assert self.zygote is not None and self._uid is not None
+        try:
+            return self.zygote.spawn(
+                argv[5:],  # after python -m grader.runner.child --messages-fd N
+                env=env,
+                work=self.work,
+                readable=readable,
+                limits=self.limits,
+                cpus=cores,
+                uid=self._uid,
+                fds=(self._log.fileno(), messages),
+            )
+        except ZygoteError:
+            return None
 
     def __exit__(self, *exc: object) -> None:
         self.done()
@@ -661,6 +695,18 @@ class Runner:
         text = os.pread(fd, LOG_TAIL_BYTES, max(0, size - LOG_TAIL_BYTES)).decode(errors="replace")
         lines = [line for line in text.splitlines() if line.strip() and not _is_tf_notice(line)]
         return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def base_env(backend: str, *, gpu_fraction: float | None = None) -> dict[str, str]:
+    """The environment every child starts with, before its own folders (``Runner.start``)."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONNOUSERSITE": "1",
+        **child_env(backend, gpu_fraction=gpu_fraction),
+    }
 
 
 @functools.cache

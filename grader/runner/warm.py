@@ -4,7 +4,8 @@ A grade under ``trainer = "grader"`` starts three children: the builder (the sub
 the trainer and the pace-setter. The last two run no submission code, so they need not be new
 for every student: a class keeps them, per core share, Keras imported and the pace-setter traced,
 and lends them to one grade after another, while each submission's builder still starts fresh and
-exits after building. This saves two of every grade's three Keras start-ups.
+exits after building. This saves two of every grade's three Keras start-ups; the third, the
+builder's, is forked from the class's zygote where it can be (grader/runner/zygote.py).
 
 A kept child must grade exactly as a fresh one would. The trainer rebuilds every model after
 ``clear_session`` with the grade's seed, so its weights and accuracy are a fresh trainer's
@@ -27,7 +28,9 @@ from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
 
-from grader.runner.supervisor import PhaseFailed, Runner
+from grader.runner.sandbox import Sandbox
+from grader.runner.supervisor import PhaseFailed, Runner, base_env
+from grader.runner.zygote import Zygote, problem
 from grader.settings import MB
 
 RECYCLE_AFTER = 16  # grades a kept child serves before a fresh one takes its place
@@ -45,6 +48,17 @@ class WarmChildren:
         self._numbers = itertools.count(1)
         self.started = 0  # new children lent (each started when its grade first needs it)
         self.lent = 0  # grades served by a child kept from an earlier one
+        self._zygotes: dict[str, Zygote] = {}
+
+    def zygote(self, backend: str, sandbox: Sandbox) -> Zygote | None:
+        """The class's zygote for ``backend``, to fork its builders from (grader/runner/zygote.py),
+        or None where builders cannot be forked here; it starts with the first builder."""
+        if problem(sandbox.kind) is not None:
+            return None
+        with self._lock:
+            if backend not in self._zygotes:
+                self._zygotes[backend] = Zygote(backend, base_env(backend))
+            return self._zygotes[backend]
 
     def lend(self, runner: Runner) -> Runner:
         """A child configured as ``runner`` is (not started itself): an idle one kept from an earlier
@@ -101,6 +115,8 @@ class WarmChildren:
             self._idle.clear()
         for runner in idle:
             runner.stop()
+        for zygote in self._zygotes.values():
+            zygote.close()
         self._scratch.cleanup()
 
     def __enter__(self) -> WarmChildren:

@@ -100,9 +100,10 @@ def pin_threads(cores: frozenset[int], pids: list[int] | None = None) -> None:
                 continue  # it ended while we looked
 
 
-def usage(root: int, uid: int | None = None) -> Usage:
+def usage(root: int, uid: int | None = None, *, root_is_init: bool = False) -> Usage:
     """Resident memory, live processes (sandbox helpers aside), CPU time, bytes written to disk and
-    allowed cores of ``root`` and all its descendants (and of every process running as ``uid``).
+    allowed cores of ``root`` and all its descendants (and of every process running as ``uid``);
+    with ``root_is_init``, ``root`` is the sandbox's reaper, not one of the submission's processes.
     A process's reaped children are counted in its own totals (``cutime``, ``/proc/PID/io``), so
     summing the live tree counts everything once."""
     children, stats, owned = _table(uid)
@@ -113,7 +114,7 @@ def usage(root: int, uid: int | None = None) -> Usage:
             name, state, rss, used = stats[pid]
             memory += rss * PAGE_BYTES
             ticks += used
-            processes += name not in HELPERS and state != b"Z"
+            processes += name not in HELPERS and state != b"Z" and not (root_is_init and pid == root)
             if state != b"Z":
                 written += _written(pid)
                 cores |= _allowed_cores(pid)
@@ -156,9 +157,11 @@ class Watchdog:
         on_trip: Callable[[], None],
         cores: frozenset[int] | None = None,
         uid: int | None = None,
+        root_is_init: bool = False,
     ) -> None:
         self.pid = pid
         self.uid = uid
+        self.root_is_init = root_is_init  # a forked builder's PID 1 (grader/runner/zygote.py)
         self.limits = limits
         self.output_fd = output_fd
         self.on_trip = on_trip
@@ -201,13 +204,13 @@ class Watchdog:
                 return
 
     def usage_now(self) -> Usage:
-        return usage(self.pid, self.uid)
+        return usage(self.pid, self.uid, root_is_init=self.root_is_init)
 
     def rebase(self) -> None:
         """Count from now: a kept child's next grade is held to the limits on its own use alone
         (CPU time, disk writes, and memory less what earlier grades left it holding, which
         ``WarmChildren`` keeps small), and its peaks are its own."""
-        self.base = usage(self.pid, self.uid)
+        self.base = usage(self.pid, self.uid, root_is_init=self.root_is_init)
         self.peak = Usage()
         fresh = self.fresh_memory_bytes
         self.left_over_bytes = max(0, self.base.memory_bytes - fresh) if fresh is not None else 0
@@ -225,7 +228,7 @@ class Watchdog:
         """
         if self.tripped:
             return True
-        now = usage(self.pid, self.uid)
+        now = usage(self.pid, self.uid, root_is_init=self.root_is_init)
         if now.processes:
             self.last = now
         self.peak = Usage(

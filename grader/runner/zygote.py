@@ -1,0 +1,489 @@
+"""A zygote: one process with Keras imported, from which a class forks each submission's builder.
+
+A builder runs submission code, so it can never be kept for a second student; but starting it
+is most of what a grade costs beyond training (2.2 s of CPU on TensorFlow, nearly all of it
+``import tensorflow``, against 13 s of training for the tutorial model). A zygote imports Keras
+and the builder's code once, runs nothing else (no submission code, no data, no labels), and
+forks a builder for each student. Each fork confines itself before it runs anything
+(grader/runner/confine.py): it becomes PID 1 of a PID namespace of its own and builds exactly the
+view bubblewrap would give a fresh builder (``grader.runner.sandbox.view``), with its own mount,
+network, IPC, UTS and cgroup namespaces, then forks the builder, which drops to a user with no
+account and no capabilities; PID 1 becomes a small reaper that exits with the builder's status,
+as bubblewrap's own init does. A fork is a copy: nothing it does reaches the zygote or any later
+fork, and it cannot see or signal any other process.
+
+Forking needs the grader to run as root (it owns the namespaces it makes) and is used only
+where bubblewrap would run the builder, on the CPU (a fork after a GPU runtime has started is
+not safe). Anywhere else, and whenever the zygote cannot start or confine a probe fork, builders
+start afresh as they always have. ``Zygote`` is the grader's end; ``serve`` runs in the zygote.
+
+    python -m grader.runner.zygote --socket-fd FD --backend B --root DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import contextlib
+import glob
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from grader.runner import confine
+from grader.runner.sandbox import FALLBACK_UID, Mount, closed_to_others, runtime_paths, view
+from grader.settings import Limits
+
+START_S = 120.0  # for the zygote to import Keras
+SPAWN_S = 30.0  # for one fork to be made
+MAX_REQUEST = 1 << 20
+REAP_EVERY_S = 0.02
+PROBE_UID = FALLBACK_UID - 1  # the probe fork's user, never a child's
+REAPER = """import os, sys
+child = int(sys.argv[1])
+while True:
+    pid, status = os.wait()
+    if pid == child:
+        sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+"""
+
+
+class ZygoteError(RuntimeError):
+    """The zygote could not start or fork; the builder starts afresh instead."""
+
+
+def problem(sandbox_kind: str) -> str | None:
+    """Why builders cannot be forked here (None when they can)."""
+    if sandbox_kind != "bubblewrap":
+        return "builders are forked only where bubblewrap would run them"
+    if os.geteuid() != 0:
+        return "forking a confined builder needs the grader to run as root"
+    if platform_machine() not in confine.PIVOT_ROOT:
+        return f"no pivot_root for {platform_machine()}"
+    if glob.glob("/dev/nvidia*"):
+        return "a GPU runtime must not be forked"
+    for path in runtime_paths():
+        if found := closed_to_others(path):
+            return f"a builder's user could not start Python: {found}"
+    return None
+
+
+def platform_machine() -> str:
+    import platform
+
+    return platform.machine()
+
+
+class Forked:
+    """A builder forked by the zygote, as the grader's Runner sees a child process: its pid (PID 1
+    of its namespace, as the grader sees it), its commands' pipe and its exit code."""
+
+    def __init__(self, pid: int, stdin: Any) -> None:
+        self.pid = pid
+        self.stdin = stdin
+        self.returncode: int | None = None
+        self._ended = threading.Event()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._ended.wait(timeout):
+            raise subprocess.TimeoutExpired("builder", timeout or 0)
+        assert self.returncode is not None
+        return self.returncode
+
+    def _end(self, code: int) -> None:
+        self.returncode = code
+        self._ended.set()
+
+
+class Zygote:
+    """The grader's end of one zygote: started on first use, stopped by ``close``."""
+
+    def __init__(self, backend: str, env: dict[str, str]) -> None:
+        self.backend = backend
+        self._env = env
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket: socket.socket | None = None
+        self._replies: list[dict[str, Any]] = []
+        self._replied = threading.Condition()
+        self._forked: dict[int, Forked] = {}
+        self.broken: str | None = None
+        self.forks = 0
+
+    def _start(self) -> None:
+        self._scratch = tempfile.TemporaryDirectory(prefix="grader-zygote-")
+        home = Path(self._scratch.name)
+        for name in ("root", "home", "keras", "tmp"):
+            (home / name).mkdir()
+        self.keras_home = str(home / "keras")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._log = tempfile.TemporaryFile(prefix="grader-zygote-output-")  # noqa: SIM115 - closed in close()
+        env = {
+            **self._env,
+            "HOME": str(home / "home"),
+            "TMPDIR": str(home / "tmp"),
+            "KERAS_HOME": self.keras_home,
+            "MPLCONFIGDIR": str(home / "home"),
+        }
+        argv = [sys.executable, "-m", "grader.runner.zygote", "--socket-fd", str(theirs.fileno())]
+        argv += ["--backend", self.backend, "--root", str(home / "root")]
+        self._process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=home,
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            preexec_fn=confine.die_with_parent,
+        )
+        theirs.close()
+        self._socket = ours
+        threading.Thread(target=self._listen, daemon=True).start()
+        ready = self._reply(START_S)
+        if "ready" not in ready:
+            raise ZygoteError(f"the zygote did not start: {ready.get('error', ready)}")
+
+    def available(self) -> bool:
+        """Whether it can fork builders: started and its probe fork confined (at the first call)."""
+        with self._lock:
+            return self._available()
+
+    def _available(self) -> bool:
+        if self._process is None and not self.broken:
+            try:
+                self._start()
+                self._probe()
+            except (OSError, ZygoteError) as error:
+                self.broken = f"builders start afresh: {error}"
+                self._stop()
+        return not self.broken
+
+    def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str],
+        work: Path,
+        readable: Sequence[Path],
+        limits: Limits,
+        cpus: frozenset[int] | None,
+        uid: int,
+        fds: tuple[int, int],
+    ) -> Forked:
+        """Fork a builder running ``python -m grader.runner.child *argv`` (its messages on file
+        descriptor 3) as ``uid``, confined to the view of ``work`` and ``readable``; ``fds`` are its
+        output and its messages' write end. Its commands go to the ``stdin`` of what it returns."""
+        with self._lock:
+            if not self._available():
+                raise ZygoteError(str(self.broken))
+            try:
+                request = self._request(argv, env, work, readable, limits, cpus, uid)
+                forked = self._fork(request, fds)
+            except (OSError, ZygoteError) as error:
+                self.broken = f"builders start afresh: {error}"
+                self._stop()
+                raise ZygoteError(self.broken) from error
+            self.forks += 1
+            return forked
+
+    def _request(
+        self,
+        argv: Sequence[str],
+        env: dict[str, str],
+        work: Path,
+        readable: Sequence[Path],
+        limits: Limits,
+        cpus: frozenset[int] | None,
+        uid: int,
+    ) -> dict[str, Any]:
+        (work / ".keras").mkdir(exist_ok=True)
+        # Keras read its home from the zygote's environment when imported: there, in each fork's
+        # view, is the submission's own (writable, in its scratch).
+        mounts = [*view(work, readable), Mount("rw", self.keras_home, str(work / ".keras"))]
+        return {
+            "argv": list(argv),
+            "env": env,
+            "work": str(work),
+            "mounts": [[m.kind, m.target, m.source] for m in mounts],
+            "limits": asdict(limits),
+            "cpus": sorted(cpus or ()),
+            "uid": uid,
+        }
+
+    def _fork(self, request: dict[str, Any], fds: tuple[int, int]) -> Forked:
+        assert self._socket is not None
+        stdin_read, stdin_write = os.pipe()
+        try:
+            payload = json.dumps({"spawn": request}).encode()
+            rights = array.array("i", [stdin_read, *fds])
+            self._socket.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+        finally:
+            os.close(stdin_read)
+        reply = self._reply(SPAWN_S)
+        if "pid" not in reply:
+            os.close(stdin_write)
+            raise ZygoteError(f"the zygote could not fork: {reply.get('error', reply)}")
+        forked = Forked(int(reply["pid"]), os.fdopen(stdin_write, "wb"))
+        with self._replied:
+            self._forked[forked.pid] = forked
+            early = [r for r in self._replies if r.get("exited") == forked.pid]
+            for ended in early:
+                self._replies.remove(ended)
+                forked._end(int(ended["code"]))
+        return forked
+
+    def _probe(self) -> None:
+        """One fork confined and dropped to a user, checked from inside; the zygote forks nothing
+        for a student unless this worked."""
+        with tempfile.TemporaryDirectory(prefix="grader-zygote-probe-") as scratch:
+            work = Path(scratch) / "work"
+            (work / "tmp").mkdir(parents=True)
+            os.chown(work, PROBE_UID, PROBE_UID)
+            (work / "tmp").chmod(0o777)
+            Path(scratch).chmod(0o711)
+            read, write = os.pipe()
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                request = self._request([], {}, work, runtime_paths(), Limits(), None, PROBE_UID)
+                request["probe"] = True
+                forked = self._fork(request, (null, write))
+                os.close(write)
+                write = -1
+                code = forked.wait(SPAWN_S)
+                said = os.read(read, 4096).decode(errors="replace")
+            finally:
+                for fd in (read, write, null):
+                    if fd >= 0:
+                        os.close(fd)
+            if code != 0 or said != "confined":
+                raise ZygoteError(f"a probe fork could not be confined (exit {code}: {said[:300]})")
+
+    def _reply(self, timeout: float) -> dict[str, Any]:
+        """The zygote's answer to the last request (news of a fork that ended is not one)."""
+
+        def answers() -> list[dict[str, Any]]:
+            return [reply for reply in self._replies if "exited" not in reply]
+
+        with self._replied:
+            if not self._replied.wait_for(answers, timeout):
+                raise ZygoteError(f"the zygote did not answer in {timeout:g} s")
+            found = answers()[0]
+            self._replies.remove(found)
+            return found
+
+    def _listen(self) -> None:
+        assert self._socket is not None
+        while True:
+            try:
+                data = self._socket.recv(MAX_REQUEST)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            message = json.loads(data)
+            with self._replied:
+                if "exited" in message and message["exited"] in self._forked:
+                    self._forked.pop(message["exited"])._end(int(message["code"]))
+                else:
+                    self._replies.append(message)
+                    self._replied.notify_all()
+        with self._replied:  # the zygote is gone, and with it every fork (they die with it)
+            for forked in self._forked.values():
+                forked._end(-signal.SIGKILL)
+            self._forked.clear()
+            self._replies.append({"error": "the zygote ended"})
+            self._replied.notify_all()
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+        if self._socket is not None:
+            self._socket.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is not None:
+                self._stop()
+                self._log.close()
+                self._scratch.cleanup()
+                self._process = None
+
+
+# -- the zygote's side -------------------------------------------------------------------------
+def serve(channel: socket.socket, backend: str, root: str) -> None:
+    """Import Keras and the builder, then fork a confined builder for each request until the grader
+    closes the socket; report each fork's pid, and its exit code once it ends."""
+    from grader.runner import child, lazy
+
+    lazy.defer()
+    importlib.import_module(backend)
+    import keras  # noqa: F401 - what every fork would otherwise import for itself
+
+    own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    channel.send(json.dumps({"ready": True}).encode())
+    forks: set[int] = set()
+    while True:
+        readable, _, _ = select.select([channel], [], [], REAP_EVERY_S)
+        for pid in list(forks):
+            with contextlib.suppress(ChildProcessError):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    forks.discard(pid)
+                    code = os.waitstatus_to_exitcode(status)
+                    channel.send(json.dumps({"exited": pid, "code": code}).encode())
+        if not readable:
+            continue
+        data, ancillary, _, _ = channel.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(4 * 4))
+        if not data:
+            return
+        fds = [fd for level, kind, raw in ancillary for fd in array.array("i", raw)]
+        try:
+            request = json.loads(data)["spawn"]
+            sys.stdout.flush()
+            sys.stderr.flush()
+            confine.unshare(confine.CLONE_NEWPID)  # the next child is PID 1 of a namespace of its own
+            pid = os.fork()
+            if pid == 0:
+                _first(request, fds, root, child.main)
+            confine.setns(own_pids, confine.CLONE_NEWPID)  # and the one after gets another
+            forks.add(pid)
+            channel.send(json.dumps({"pid": pid}).encode())
+        except Exception as error:  # told to the grader, which starts a builder afresh
+            channel.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+def _first(request: dict[str, Any], fds: list[int], root: str, main: Any) -> None:
+    """PID 1 of the fork's namespace: confine, fork the builder, then reap until it ends."""
+    code = 127
+    try:
+        confine.die_with_parent()
+        os.setsid()
+        stdin, output, messages = fds
+        _close_all_but([0, 1, 2, *fds])  # 0 to 2: the zygote's own (its log), until the builder's
+        confine.unshare(
+            confine.CLONE_NEWNS
+            | confine.CLONE_NEWNET
+            | confine.CLONE_NEWIPC
+            | confine.CLONE_NEWUTS
+            | confine.CLONE_NEWCGROUP
+        )
+        from grader.runner.sandbox import limit_resources
+
+        limit_resources(Limits(**request["limits"]), frozenset(request["cpus"]) or None)()
+        confine.build_root(root, [Mount(kind, target, source) for kind, target, source in request["mounts"]])
+        uid = int(request["uid"])
+        if request.get("probe"):
+            confine.drop_to(uid)
+            os.write(messages, _probe_inside(request["work"]).encode())
+            os._exit(0)
+        builder = os.fork()
+        if builder == 0:
+            _builder(request, (stdin, output, messages), uid, main)
+        confine.drop_to(uid)
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        _close_all_but([0, 1, 2])
+        os.execve(sys.executable, [sys.executable, "-I", "-S", "-c", REAPER, str(builder)], {})
+    except BaseException as error:  # a fork that is not confined runs nothing
+        with contextlib.suppress(OSError):
+            os.write(2, f"grader: a forked builder could not be confined: {error}\n".encode())
+    os._exit(code)
+
+
+def _probe_inside(work: str) -> str:
+    """What a builder would need, tried in a probe fork: "confined", or what is wrong."""
+    with open("/dev/null", "r+b") as null:
+        null.write(b"-")
+    scratch = Path(work) / "tmp" / "probe"
+    scratch.write_text("written")
+    scratch.unlink()
+    for place in ("/", "/usr", "/proc/sys"):
+        if os.access(place, os.W_OK):
+            return f"{place} is writable"
+    if os.getpid() != 1 or len([name for name in os.listdir("/proc") if name.isdigit()]) != 1:
+        return "other processes are visible"
+    return "confined"
+
+
+def _builder(request: dict[str, Any], fds: tuple[int, int, int], uid: int, main: Any) -> None:
+    """The builder: a session of its own, its pipes on 0 to 3, then the child's main as ``uid``."""
+    code = 127
+    try:
+        os.setsid()
+        confine.die_with_parent()
+        stdin, output, messages = fds
+        for fd, target in ((stdin, 0), (output, 1), (output, 2), (messages, 3)):
+            os.dup2(fd, target)
+        _close_all_but([0, 1, 2, 3])
+        confine.drop_to(uid)
+        os.chdir(request["work"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        tempfile.tempdir = None  # found again from TMPDIR, which is this builder's
+        argv = ["--messages-fd", "3", *request["argv"]]
+        sys.argv = [
+            str(Path(main.__code__.co_filename)),
+            *argv,
+        ]  # as ``python -m grader.runner.child`` has it
+        code = main(argv)
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 1
+    except BaseException as error:  # said on its output, as a fresh child's traceback would be
+        with contextlib.suppress(OSError):
+            os.write(2, f"grader: the builder failed: {type(error).__name__}: {error}\n".encode())
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    os._exit(code)
+
+
+def _close_all_but(keep: Sequence[int]) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.runner.zygote")
+    parser.add_argument("--socket-fd", type=int, required=True)
+    parser.add_argument("--backend", required=True)
+    parser.add_argument("--root", required=True, help="an empty folder: each fork's root is mounted there")
+    args = parser.parse_args(argv)
+    channel = socket.socket(fileno=args.socket_fd)
+    try:
+        serve(channel, args.backend, args.root)
+    except Exception as error:  # the grader reads it and starts builders afresh
+        with contextlib.suppress(OSError):
+            channel.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

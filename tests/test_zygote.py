@@ -1,0 +1,116 @@
+"""A class's zygote: builders forked from it declare exactly what a fresh builder does, each is
+confined as bubblewrap would confine it, no fork sees another or the zygote, and where the zygote
+cannot fork, builders start afresh.
+
+Real builders on real submissions (alice, and a snooping model.py written here); the grader runs
+as root wherever builders are forked, so these skip elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.runner.sandbox import choose
+from grader.runner.supervisor import PhaseFailed, Runner, Subject, base_env
+from grader.runner.zygote import Forked, Zygote, problem
+from grader.settings import Training
+from tests.conftest import BACKEND, SUBMISSIONS
+
+pytestmark = pytest.mark.spread  # each test starts its own zygote
+TRAINING = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND, trainer="grader")
+SNOOP = """
+import json, os, pathlib, socket
+seen = {
+    "pid": os.getpid(),
+    "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "uid": os.getuid(),
+    "capabilities": [line.split()[1] for line in open("/proc/self/status") if line.startswith("Cap")],
+    "earlier": sorted(p.name for p in pathlib.Path("/tmp").iterdir()),
+    "zygote_scratch": sorted(os.listdir((pathlib.Path(__file__).parent / "zygote.txt").read_text())),
+    "writable_root": os.access("/", os.W_OK),
+}
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=1)
+    seen["network"] = True
+except OSError:
+    seen["network"] = False
+pathlib.Path("/tmp/left-by-" + pathlib.Path.cwd().name).write_text("here")
+print("SEEN " + json.dumps(seen))
+
+def build_model():
+    raise RuntimeError("only looking")
+"""
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    if (reason := problem(choose("auto").kind)) is not None:
+        pytest.skip(reason)
+    found = Zygote(BACKEND, base_env(BACKEND))
+    assert found.available(), found.broken
+    yield found
+    found.close()
+
+
+def builder(folder: Path, work: Path, zygote: Zygote | None) -> Runner:
+    return Runner(
+        Subject.submission(folder / "model.py"),
+        recipe="conv_32_64_64",
+        training=TRAINING,
+        work=work,
+        cpus=frozenset({min(os.sched_getaffinity(0))}),
+        zygote=zygote,
+    )
+
+
+@pytest.mark.matrix  # on every TensorFlow version and Keras backend in CI
+def test_a_forked_builder_declares_exactly_what_a_fresh_one_does(tmp_path, zygote):
+    built = []
+    for name, source in (("fresh", None), ("forked", zygote), ("forked-again", zygote)):
+        with builder(SUBMISSIONS / "alice", tmp_path / name, source) as child:
+            assert isinstance(child._process, Forked) == (source is not None)
+            built.append(child.build())
+    assert built[0].declaration is not None
+    assert built[0].declaration == built[1].declaration == built[2].declaration
+    assert built[0].facts == built[1].facts == built[2].facts
+
+
+def test_forks_see_neither_each_other_nor_the_zygote_and_hold_no_privilege(tmp_path, zygote):
+    folder = tmp_path / "snoop"
+    folder.mkdir()
+    (folder / "model.py").write_text(SNOOP)
+    (folder / "zygote.txt").write_text(zygote._scratch.name)
+    seen = []
+    for name in ("first", "second"):
+        with builder(folder, tmp_path / name, zygote) as child:
+            with pytest.raises(PhaseFailed, match="only looking"):
+                child.build()
+            seen.append(json.loads(child.log_tail().split("SEEN ", 1)[1].splitlines()[0]))
+    for found in seen:
+        assert found["pid"] == 2 and found["processes"] == [1, 2]  # a PID namespace of its own
+        assert found["uid"] != 0 and set(found["capabilities"]) == {"0000000000000000"}
+        assert found["zygote_scratch"] == ["keras"]  # only its own Keras home is there, in its scratch
+        assert not found["writable_root"] and not found["network"]
+    assert "left-by-first" not in seen[1]["earlier"]  # each fork's /tmp is its own scratch
+    assert zygote.forks >= 2
+
+
+def test_where_the_zygote_cannot_start_builders_start_afresh(tmp_path):
+    broken = Zygote("no-such-backend", base_env(BACKEND))
+    try:
+        assert not broken.available() and "builders start afresh" in (broken.broken or "")
+        shutil.copytree(SUBMISSIONS / "alice", tmp_path / "alice")
+        with builder(tmp_path / "alice", tmp_path / "work", broken) as child:
+            assert not isinstance(child._process, Forked)
+            assert child.build().facts.total_params > 0
+    finally:
+        broken.close()
+
+
+def test_forks_only_where_bubblewrap_would_run_the_builder():
+    assert problem("process") == "builders are forked only where bubblewrap would run them"
