@@ -192,7 +192,9 @@ def test_a_paused_watchdog_reads_nothing_until_resumed(monkeypatch):
 
     looks: list[int] = []
     real = watchdog.usage
-    monkeypatch.setattr(watchdog, "usage", lambda root, uid=None, **how: looks.append(root) or real(root, uid, **how))
+    monkeypatch.setattr(
+        watchdog, "usage", lambda root, uid=None, **how: looks.append(root) or real(root, uid, **how)
+    )
     process = spawn("import time\ntime.sleep(30)")
     stopped: list[bool] = []
     with tempfile.TemporaryFile() as output:
