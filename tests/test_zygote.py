@@ -114,3 +114,22 @@ def test_where_the_zygote_cannot_start_builders_start_afresh(tmp_path):
 
 def test_forks_only_where_bubblewrap_would_run_the_builder():
     assert problem("process") == "builders are forked only where bubblewrap would run them"
+
+
+def test_a_fork_that_fails_before_it_is_ready_gives_way_to_a_fresh_builder(tmp_path, zygote, monkeypatch):
+    """No submission code runs before a builder is ready, so a fork that dies first is the zygote's
+    failure: the builder starts afresh and the student never sees it; the class forks no more."""
+    from grader.runner import zygote as module
+    from grader.runner.sandbox import Mount
+
+    fresh = Zygote(BACKEND, base_env(BACKEND))
+    assert fresh.available()
+    real = module.view
+    monkeypatch.setattr(module, "view", lambda *a: [*real(*a), Mount("ro", "/nowhere", "/no/such/folder")])
+    try:
+        with builder(SUBMISSIONS / "alice", tmp_path / "work", fresh) as child:
+            assert not isinstance(child._process, Forked) and child.zygote is None
+            assert child.build().facts.total_params > 0
+        assert fresh.forks == 1 and "a fork ended while starting" in (fresh.broken or "")
+    finally:
+        fresh.close()

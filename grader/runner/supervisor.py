@@ -251,9 +251,22 @@ class Runner:
         if self._process is None:
             self.start()
         if not self.ready:
-            self.ready = self._await(
-                "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
-            )
+            try:
+                self.ready = self._await(
+                    "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
+                )
+            except PhaseFailed as failure:
+                if not isinstance(self._process, Forked) or self.zygote is None:
+                    raise
+                # No submission code runs before a child is ready: a fork that failed to get there
+                # is the zygote's failure, never the student's. The builder starts afresh.
+                self.zygote.broken = f"builders start afresh: a fork ended while starting ({failure})"
+                self.stop()
+                self._process = None
+                self.zygote = None
+                self._reclaim()
+                shutil.rmtree(self.work / "submission")  # copied again as the fresh builder starts
+                return self.wait_ready()
             self.timings["startup"] = time.monotonic() - self._started
             if self._startup_cpus:
                 self._off_lent_cores()
@@ -334,10 +347,9 @@ class Runner:
         self._started = time.monotonic()
         self._process = self._fork(argv, env, readable, cores, write_fd) if forked else None
         if self._process is None and forked:  # the zygote could not: a fresh builder, as everywhere else
-            for path in [self.work, *self.work.rglob("*")]:  # the scratch is bubblewrap's again
-                os.chown(path, os.getuid(), os.getgid(), follow_symlinks=False)
             self.sandbox.release_uid(uid)
             self._uid = uid = None
+            self._reclaim()
         command = self.sandbox.command(argv, work=self.work, readable=readable, env=env)
         self._process = self._process or subprocess.Popen(
             command,
@@ -373,6 +385,11 @@ class Runner:
         if self.cancellation is not None and self.cancellation.cancelled:
             self._kill()  # cancelled while it was starting: its first wait fails at once
         return self
+
+    def _reclaim(self) -> None:
+        """The scratch given to a forked builder's user, the grader's again (bubblewrap's to bind)."""
+        for path in [self.work, *self.work.rglob("*")]:
+            os.chown(path, os.getuid(), os.getgid(), follow_symlinks=False)
 
     def _fork(
         self,

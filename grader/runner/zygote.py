@@ -351,34 +351,65 @@ def serve(channel: socket.socket, backend: str, root: str) -> None:
                     channel.send(json.dumps({"exited": pid, "code": code}).encode())
         if not readable:
             continue
-        data, ancillary, _, _ = channel.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(4 * 4))
-        if not data:
-            return
-        fds = [fd for level, kind, raw in ancillary for fd in array.array("i", raw)]
+        if not channel.recv(1, socket.MSG_PEEK):
+            return  # the grader is done
         try:
-            request = json.loads(data)["spawn"]
-            sys.stdout.flush()
-            sys.stderr.flush()
-            confine.unshare(confine.CLONE_NEWPID)  # the next child is PID 1 of a namespace of its own
-            pid = os.fork()
-            if pid == 0:
-                _first(request, fds, root, child.main)
-            confine.setns(own_pids, confine.CLONE_NEWPID)  # and the one after gets another
-            forks.add(pid)
-            channel.send(json.dumps({"pid": pid}).encode())
-        except Exception as error:  # told to the grader, which starts a builder afresh
+            pid = _fork(channel, own_pids, root, child.main)
+        except Exception as error:  # told to the grader, which starts the builder afresh
             channel.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
-        finally:
-            for fd in fds:
-                os.close(fd)
+            continue
+        forks.add(pid)
+        channel.send(json.dumps({"pid": pid}).encode())
 
 
-def _first(request: dict[str, Any], fds: list[int], root: str, main: Any) -> None:
-    """PID 1 of the fork's namespace: confine, fork the builder, then reap until it ends."""
+def _fork(channel: socket.socket, own_pids: int, root: str, main: Any) -> int:
+    """Fork the next builder. The fork, not the zygote, reads the request and its file descriptors:
+    nothing of any submission (its paths, its names, its pipes) is ever in the zygote, so no later
+    fork can find it in the memory it is copied from."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    taken_read, taken_write = os.pipe()
+    confine.unshare(confine.CLONE_NEWPID)  # the next child is PID 1 of a namespace of its own
+    try:
+        pid = os.fork()
+        if pid == 0:
+            os.close(taken_read)
+            _first(channel, taken_write, root, main)
+    finally:
+        confine.setns(own_pids, confine.CLONE_NEWPID)  # and the one after gets another
+        os.close(taken_write)
+    with os.fdopen(taken_read, "rb") as taken:
+        ready, _, _ = select.select([taken], [], [], SPAWN_S)
+        said = taken.read(1) if ready else b""
+    if said != b"1":  # the request is still waiting: drop it, and the fork with it
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        _, ancillary, _, _ = channel.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(4 * 4))
+        for fd in _descriptors(ancillary):
+            os.close(fd)
+        raise ZygoteError("a fork did not take its request")
+    return pid
+
+
+def _descriptors(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
+    found = array.array("i")
+    for _level, _kind, raw in ancillary:
+        found.frombytes(raw[: len(raw) - len(raw) % found.itemsize])
+    return list(found)
+
+
+def _first(channel: socket.socket, taken: int, root: str, main: Any) -> None:
+    """PID 1 of the fork's namespace: take the request, confine, fork the builder, then reap until
+    it ends."""
     code = 127
     try:
         confine.die_with_parent()
         os.setsid()
+        data, ancillary, _, _ = channel.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(4 * 4))
+        os.write(taken, b"1")
+        request = json.loads(data)["spawn"]
+        fds = _descriptors(ancillary)
         stdin, output, messages = fds
         _close_all_but([0, 1, 2, *fds])  # 0 to 2: the zygote's own (its log), until the builder's
         confine.unshare(
