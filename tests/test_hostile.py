@@ -38,6 +38,7 @@ from grader.grade import grade
 from grader.results import Grade
 from grader.runner.sandbox import SandboxError, choose
 from grader.runner.warm import WarmChildren
+from grader.runner.zygote import problem
 from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS
 
 pytestmark = pytest.mark.spread  # independent grades: any free worker takes the next
@@ -135,6 +136,8 @@ def attempt(
     ``sandbox`` and ``trainer``, with ``limits`` overriding its own; ``forked``: as a class does,
     with the builder forked from a zygote. Check what must hold for every attempt (with
     ``must_fail``, that it loses points); return the grade and its messages."""
+    if forked and (reason := problem(choose(sandbox).kind)) is not None:
+        pytest.skip(reason)
     folder = tmp_path / name
     shutil.copytree(HOSTILE / name, folder)
     (folder / "targets.txt").write_text("\n".join(str(path) for path in surroundings.targets))
