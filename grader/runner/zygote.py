@@ -385,9 +385,10 @@ def _fork(channel: socket.socket, own_pids: int, root: str, main: Any) -> int:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        _, ancillary, _, _ = channel.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(4 * 4))
-        for fd in _descriptors(ancillary):
-            os.close(fd)
+        with contextlib.suppress(BlockingIOError):  # unless the fork took it before it ended
+            _, ancillary, _, _ = channel.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(4 * 4), socket.MSG_DONTWAIT)
+            for fd in _descriptors(ancillary):
+                os.close(fd)
         raise ZygoteError("a fork did not take its request")
     return pid
 
