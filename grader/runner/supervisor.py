@@ -350,9 +350,8 @@ class Runner:
             self.sandbox.release_uid(uid)
             self._uid = uid = None
             self._reclaim()
-        command = self.sandbox.command(argv, work=self.work, readable=readable, env=env)
         self._process = self._process or subprocess.Popen(
-            command,
+            self.sandbox.command(argv, work=self.work, readable=readable, env=env),
             stdin=subprocess.PIPE,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -29,6 +29,7 @@ import glob
 import importlib
 import json
 import os
+import platform
 import select
 import signal
 import socket
@@ -42,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.runner import confine
-from grader.runner.sandbox import FALLBACK_UID, Mount, closed_to_others, runtime_paths, view
+from grader.runner.sandbox import FALLBACK_UID, Mount, closed_to_others, give, runtime_paths, view
 from grader.settings import Limits
 
 START_S = 120.0  # for the zygote to import Keras
@@ -69,20 +70,14 @@ def problem(sandbox_kind: str) -> str | None:
         return "builders are forked only where bubblewrap would run them"
     if os.geteuid() != 0:
         return "forking a confined builder needs the grader to run as root"
-    if platform_machine() not in confine.PIVOT_ROOT:
-        return f"no pivot_root for {platform_machine()}"
+    if platform.machine() not in confine.PIVOT_ROOT:
+        return f"no pivot_root for {platform.machine()}"
     if glob.glob("/dev/nvidia*"):
         return "a GPU runtime must not be forked"
     for path in runtime_paths():
         if found := closed_to_others(path):
             return f"a builder's user could not start Python: {found}"
     return None
-
-
-def platform_machine() -> str:
-    import platform
-
-    return platform.machine()
 
 
 class Forked:
@@ -170,9 +165,13 @@ class Zygote:
                 self._start()
                 self._probe()
             except (OSError, ZygoteError) as error:
-                self.broken = f"builders start afresh: {error}"
-                self._stop()
+                self._break(error)
         return not self.broken
+
+    def _break(self, error: Exception) -> None:
+        """No more forks: the zygote is stopped, and every builder from now on starts afresh."""
+        self.broken = f"builders start afresh: {error}"
+        self._stop()
 
     def spawn(
         self,
@@ -196,9 +195,8 @@ class Zygote:
                 request = self._request(argv, env, work, readable, limits, cpus, uid)
                 forked = self._fork(request, fds)
             except (OSError, ZygoteError) as error:
-                self.broken = f"builders start afresh: {error}"
-                self._stop()
-                raise ZygoteError(self.broken) from error
+                self._break(error)
+                raise ZygoteError(str(self.broken)) from error
             self.forks += 1
             return forked
 
@@ -254,9 +252,7 @@ class Zygote:
         with tempfile.TemporaryDirectory(prefix="grader-zygote-probe-") as scratch:
             work = Path(scratch) / "work"
             (work / "tmp").mkdir(parents=True)
-            os.chown(work, PROBE_UID, PROBE_UID)
-            (work / "tmp").chmod(0o777)
-            Path(scratch).chmod(0o711)
+            give(work, PROBE_UID)
             read, write = os.pipe()
             null = os.open(os.devnull, os.O_WRONLY)
             try:
