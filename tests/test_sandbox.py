@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -82,18 +83,91 @@ def test_closed_to_others_names_the_folder_in_the_way(open_tmp):
     )
 
 
-def test_each_child_of_the_fallback_has_a_user_of_its_own():
+@pytest.fixture
+def users(tmp_path, monkeypatch):
+    """A few users of this test's own to claim, and a folder of its own for the claims: the suite's
+    other workers grade beside it and claim the real ones."""
+    import grader.runner.sandbox as sandbox
+
+    def few(first: int, count: int) -> range:
+        monkeypatch.setattr(sandbox, "USERS", range(first, first + count))
+        return sandbox.USERS
+
+    monkeypatch.setattr(sandbox, "USER_LOCKS", tmp_path / "users")
+    return few
+
+
+def test_each_child_of_the_fallback_has_a_user_of_its_own(users):
+    users(70000, 4)
     fallback = Sandbox("process", "test", unprivileged=True)
-    first, second = fallback.claim_uid(frozenset({0})), fallback.claim_uid(frozenset({0}))
-    other_core = fallback.claim_uid(frozenset({1, 2}))
+    first, second, third = (fallback.claim_uid() for _ in range(3))
     try:
-        assert len({first, second, other_core}) == 3 and min(first, second, other_core) >= FALLBACK_UID
-        assert Sandbox("bubblewrap").claim_uid(frozenset({0})) is None
+        assert len({first, second, third}) == 3 and min(first, second, third) >= 70000
+        assert Sandbox("bubblewrap").claim_uid() is None
     finally:
-        for uid in (first, second, other_core):
+        for uid in (first, second, third):
             Sandbox.release_uid(uid)
-    assert fallback.claim_uid(frozenset({0})) == first  # released, so free again
+    assert fallback.claim_uid() == first  # released, so free again
     Sandbox.release_uid(first)
+
+
+CLAIM_AND_HOLD = """
+import sys
+from pathlib import Path
+import grader.runner.sandbox as sandbox
+sandbox.USERS = range(int(sys.argv[1]), int(sys.argv[2]))
+sandbox.USER_LOCKS = Path(sys.argv[3])
+print(sandbox.claim_user(), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_two_graders_on_one_machine_never_share_a_user_and_a_dead_one_holds_none(users):
+    """The watchdog counts, and a stopped child's sweep kills, every process of a child's user: a
+    user shared by two graders (two classes at once) let one kill the other's builders."""
+    import grader.runner.sandbox as sandbox
+
+    claimed = users(70010, 2)
+    script = [sys.executable, "-c", CLAIM_AND_HOLD, str(claimed.start), str(claimed.stop)]
+    other = subprocess.Popen(
+        [*script, str(sandbox.USER_LOCKS)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        assert other.stdout is not None
+        theirs = int(other.stdout.readline())
+        ours = sandbox.claim_user()
+        assert {theirs, ours} == set(claimed)
+        with pytest.raises(SandboxError, match=r"all 2 users .* are taken .* grade fewer at once \(--jobs\)"):
+            sandbox.claim_user()
+    finally:
+        other.kill()
+        other.wait()
+    assert sandbox.claim_user() == theirs  # the kernel let go of a killed grader's claim
+    for uid in (ours, theirs):
+        sandbox.release_user(uid)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running a process as another user needs root")
+def test_a_user_some_process_still_runs_as_is_passed_over(users):
+    """A child left running by a grader that was killed keeps its user: no new child shares it."""
+    import grader.runner.sandbox as sandbox
+
+    first, second = users(70020, 2)
+    left = subprocess.Popen(["sleep", "60"], user=first, group=first)
+    try:
+        uid = sandbox.claim_user()
+        assert uid == second
+        sandbox.release_user(uid)
+    finally:
+        left.kill()
+        left.wait()
+    uid = sandbox.claim_user()
+    assert uid == first
+    sandbox.release_user(uid)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="handing a folder to another user needs root")
@@ -185,18 +259,3 @@ def test_a_python_reached_through_links_starts_inside_bubblewrap(open_tmp):
     started = subprocess.run(inside, capture_output=True, text=True, timeout=60, check=False)
     assert started.stdout == "started\n", started.stderr
     assert inside.count("--symlink") == 1  # venv/bin/python is there already, in the venv's bind
-
-
-def test_a_core_whose_users_are_all_taken_is_refused_with_what_to_do():
-    fallback = Sandbox("process", "test", unprivileged=True)
-    from grader.runner.sandbox import UIDS_PER_CORE
-
-    core = frozenset({7})
-    taken = [fallback.claim_uid(core) for _ in range(UIDS_PER_CORE)]
-    try:
-        assert len(set(taken)) == UIDS_PER_CORE
-        with pytest.raises(SandboxError, match=r"core 7 already runs 32 children.*fewer at once \(--jobs\)"):
-            fallback.claim_uid(core)
-    finally:
-        for uid in taken:
-            Sandbox.release_uid(uid)

@@ -11,15 +11,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from grader.runner.sandbox import choose
-from grader.runner.supervisor import PhaseFailed, Runner, Subject, base_env
-from grader.runner.zygote import Forked, Zygote, problem
+from grader.runner.supervisor import PhaseFailed, Runner, Subject, _alive, base_env
+from grader.runner.watchdog import tree
+from grader.runner.zygote import Forked, Zygote, ZygoteError, problem
 from grader.settings import Training
-from tests.conftest import BACKEND, SUBMISSIONS
+from tests.conftest import BACKEND, HOSTILE, SUBMISSIONS
 
 pytestmark = pytest.mark.spread  # each test starts its own zygote
 TRAINING = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND, trainer="grader")
@@ -133,3 +139,87 @@ def test_a_fork_that_fails_before_it_is_ready_gives_way_to_a_fresh_builder(tmp_p
         assert fresh.forks == 1 and "a fork ended while starting" in (fresh.broken or "")
     finally:
         fresh.close()
+
+
+def test_a_build_whose_zygote_ends_ends_with_it_as_the_graders_failure(tmp_path, zygote):
+    """A fork drops its user, which clears the kernel's parent-death signal: it is set again, so
+    a build in progress when its zygote ends (killed here) ends at once, leaving no process. The
+    grade is an error the class grades again, never the student's zero."""
+    fresh = Zygote(BACKEND, base_env(BACKEND))
+    assert fresh.available(), fresh.broken
+    try:
+        with builder(HOSTILE / "never_returns", tmp_path / "work", fresh) as child:
+            assert isinstance(child._process, Forked)
+            started = tree(child._process.pid)
+            assert len(started) == 2  # PID 1 of its namespace, and the builder
+            assert fresh._process is not None
+            killer = threading.Timer(1.0, os.killpg, (fresh._process.pid, signal.SIGKILL))
+            killer.start()
+            with pytest.raises(ZygoteError, match="ended while building the model; grade again"):
+                child.build()
+            killer.join()
+    finally:
+        fresh.close()
+    assert gone(started)
+
+
+def gone(pids: list[int], within_s: float = 10.0) -> bool:
+    """Every one of ``pids`` ended (killed, a process takes a moment to end on a busy machine)."""
+    deadline = time.monotonic() + within_s
+    while [pid for pid in pids if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not [pid for pid in pids if _alive(pid)]
+
+
+GRADER_KILLED = """
+import os, sys, time
+from pathlib import Path
+from grader.runner.supervisor import Runner, Subject, base_env
+from grader.runner.zygote import Zygote
+from grader.settings import Training
+
+backend, model, work = sys.argv[1:4]
+zygote = Zygote(backend, base_env(backend))
+assert zygote.available(), zygote.broken
+child = Runner(
+    Subject.submission(Path(model)),
+    recipe="conv_32_64_64",
+    training=Training(max_epochs=1, time_limit_s=300.0, backend=backend, trainer="grader"),
+    work=Path(work),
+    cpus=frozenset({min(os.sched_getaffinity(0))}),
+    zygote=zygote,
+)
+child.start()
+child.wait_ready()
+child._send("build")
+time.sleep(1.0)  # in build_model(), which never returns
+print(zygote._process.pid, child._process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_grader_killed_mid_build_leaves_no_zygote_and_no_fork(tmp_path, zygote):
+    """However the grader ends (SIGKILL here, which nothing can catch), its zygote sees its socket
+    close and ends, and every fork dies with the zygote: nothing it started runs on unwatched."""
+    grader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            GRADER_KILLED,
+            BACKEND,
+            str(HOSTILE / "never_returns" / "model.py"),
+            str(tmp_path / "w"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert grader.stdout is not None
+    line = grader.stdout.readline()
+    assert line, "the grader did not start its forked builder"
+    zygote_pid, fork_pid = (int(pid) for pid in line.split())
+    started = [zygote_pid, *tree(fork_pid)]
+    assert len(started) == 3
+    grader.kill()
+    grader.wait()
+    assert gone(started)

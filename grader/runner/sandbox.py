@@ -13,7 +13,9 @@ the results, in a network namespace of its own where the kernel allows one.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import functools
 import glob
 import os
@@ -38,8 +40,10 @@ SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin", "/etc/altern
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 HIDDEN_DIRS = ("/usr/share/datasets",)  # Debian's datasets, test labels included, live under /usr
 SANDBOX_UID = 1000
-FALLBACK_UID = 64000  # users with no account; a block of UIDS_PER_CORE for each core
-UIDS_PER_CORE = 32  # a grade's children (two, four while it calibrates), for each grade sharing the core
+FALLBACK_UID = 64000  # users with no account, one for each child alive on this machine
+USERS = range(FALLBACK_UID, 65534)  # up to nobody (65534)
+# Root's own: one lock for each user a child of any grader on this machine holds, the grader's claim
+USER_LOCKS = Path("/run/grader-users")
 CLONE_NEWNET = 0x40000000
 MAX_OPEN_FILES = 1024
 CPU_GRACE_S = 5  # SIGXCPU at the limit, SIGKILL this much later
@@ -55,7 +59,9 @@ class Sandbox:
 
     kind: Literal["bubblewrap", "process"]
     reason: str = ""
-    unprivileged: bool = False  # the process fallback under root: children run as FALLBACK_UID + n
+    unprivileged: bool = (
+        False  # the process fallback under root: each child runs as a user of its own (claim_user)
+    )
     network_open: bool = True  # the process fallback could not give the child a network of its own
 
     def describe(self) -> str:
@@ -66,16 +72,15 @@ class Sandbox:
             return f"process isolation as an unprivileged user, {network} ({self.reason})"
         return f"process isolation only ({self.reason})"
 
-    def claim_uid(self, cpus: frozenset[int] | None) -> int | None:
-        """The user a new child on ``cpus`` runs as, its own until ``release_uid``; None to keep
-        the grader's (and bubblewrap's). Grades side by side hold different cores, and the children
-        of one grade (training, verifying, pacing) different numbers within its core's block."""
-        return claim_user(cpus) if self.unprivileged else None
+    def claim_uid(self) -> int | None:
+        """The user a new child runs as, its own until ``release_uid``; None to keep the grader's
+        (and bubblewrap's)."""
+        return claim_user() if self.unprivileged else None
 
     @staticmethod
     def release_uid(uid: int | None) -> None:
-        with _uids_lock:
-            _uids_held.discard(uid)
+        if uid is not None:
+            release_user(uid)
 
     def hand_over(self, work: Path, uid: int) -> None:
         """Give the fallback's child ``work`` (it writes there) and let it read what it is handed;
@@ -161,21 +166,59 @@ def view(work: Path, readable: Sequence[Path]) -> list[Mount]:
     return mounts
 
 
-def claim_user(cpus: frozenset[int] | None) -> int:
-    """A user with no account for a new child on ``cpus``, its own until ``Sandbox.release_uid``."""
-    block = FALLBACK_UID + UIDS_PER_CORE * min(cpus or {0})
+def claim_user() -> int:
+    """A user with no account that no other child on this machine runs as, its own until
+    ``Sandbox.release_uid``. Users are claimed across processes, not only within this one: the
+    watchdog counts, and a stopped child's sweep kills, every process running as a child's user, so
+    two graders on one machine (two classes, or a class beside ``grader check``) must never share
+    one. A claim is a lock the kernel lets go of when the grader ends, however it ends; a user some
+    process still runs as (left by a grader that was killed) is passed over."""
+    try:
+        USER_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    except OSError as error:
+        raise SandboxError(f"cannot keep the claims on children's users in {USER_LOCKS}: {error}") from None
     with _uids_lock:
-        free = [uid for uid in range(block, block + UIDS_PER_CORE) if uid not in _uids_held]
-        if not free:  # never shared with another core's children: fewer grades to a core, then
-            raise SandboxError(
-                f"core {min(cpus or {0})} already runs {UIDS_PER_CORE} children, each as a user of its "
-                "own; grade fewer at once (--jobs)"
-            )
-        _uids_held.add(free[0])
-    return free[0]
+        running = _users_running()
+        for uid in USERS:
+            if uid in _uids_held or uid in running:
+                continue
+            lock = os.open(USER_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(lock)  # another grader's child runs as it
+                continue
+            _uids_held[uid] = lock
+            return uid
+    raise SandboxError(
+        f"all {len(USERS):,} users a child may run as ({USERS.start} to {USERS.stop - 1}) are taken by "
+        "children of graders on this machine; grade fewer at once (--jobs)"
+    )
 
 
-_uids_held: set[int] = set()
+def release_user(uid: int) -> None:
+    """Another child may run as ``uid`` once no process does (``claim_user``)."""
+    with _uids_lock:
+        lock = _uids_held.pop(uid, None)
+    if lock is not None:
+        os.close(lock)  # and with it the claim
+
+
+def _users_running() -> set[int]:
+    """The users some process on this machine runs as now (real, effective or saved: /proc/PID's
+    owner is root's for a process that changed its user and did not exec since)."""
+    found: set[int] = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry.name}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"Uid:"):
+                        found.update(int(uid) for uid in line.split()[1:4])
+                        break
+    return found
+
+
+_uids_held: dict[int, int] = {}  # this grader's claims: each user's lock
 
 _uids_lock = threading.Lock()
 

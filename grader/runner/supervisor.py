@@ -255,7 +255,7 @@ class Runner:
                 self.ready = self._await(
                     "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
                 )
-            except PhaseFailed as failure:
+            except (PhaseFailed, ZygoteError) as failure:
                 if not isinstance(self._process, Forked) or self.zygote is None:
                     raise
                 # No submission code runs before a child is ready: a fork that failed to get there
@@ -340,7 +340,7 @@ class Runner:
             *subject,
         ]
         forked = self.zygote is not None and self.subject.model_file is not None and self.zygote.available()
-        self._uid = uid = claim_user(self.cpus) if forked else self.sandbox.claim_uid(self.cpus)
+        self._uid = uid = claim_user() if forked else self.sandbox.claim_uid()
         if uid is not None:
             give(self.work, uid) if forked else self.sandbox.hand_over(self.work, uid)
         readable = [*runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
@@ -688,6 +688,8 @@ class Runner:
         if self._watchdog.tripped:
             message = f"stopped while {doing}: it {self._watchdog.tripped}."
             return self._failed(phase, message, limit=self._watchdog.tripped_limit)
+        if isinstance(self._process, Forked) and self._process.lost:  # an error, so no grade is kept
+            raise ZygoteError(f"the zygote this builder was forked from ended while {doing}; grade again")
         if code > 128 and self.sandbox.kind == "bubblewrap":
             code = 128 - code  # bubblewrap reports a child killed by signal N as 128 + N
         if code == -signal.SIGXCPU:

@@ -43,14 +43,21 @@ from pathlib import Path
 from typing import Any
 
 from grader.runner import confine
-from grader.runner.sandbox import FALLBACK_UID, Mount, closed_to_others, give, runtime_paths, view
+from grader.runner.sandbox import (
+    Mount,
+    claim_user,
+    closed_to_others,
+    give,
+    release_user,
+    runtime_paths,
+    view,
+)
 from grader.settings import Limits
 
 START_S = 120.0  # for the zygote to import Keras
 SPAWN_S = 30.0  # for one fork to be made
 MAX_REQUEST = 1 << 20
 REAP_EVERY_S = 0.02
-PROBE_UID = FALLBACK_UID - 1  # the probe fork's user, never a child's
 REAPER = """import os, sys
 child = int(sys.argv[1])
 while True:
@@ -62,6 +69,10 @@ while True:
 
 class ZygoteError(RuntimeError):
     """The zygote could not start or fork; the builder starts afresh instead."""
+
+
+class ForkRefused(ZygoteError):
+    """The zygote answered that it could not fork this builder."""
 
 
 def problem(sandbox_kind: str) -> str | None:
@@ -88,6 +99,7 @@ class Forked:
         self.pid = pid
         self.stdin = stdin
         self.returncode: int | None = None
+        self.lost = False  # killed because its zygote ended: the grader's failure, not the student's
         self._ended = threading.Event()
 
     def poll(self) -> int | None:
@@ -144,8 +156,10 @@ class Zygote:
             env=env,
             cwd=home,
             pass_fds=(theirs.fileno(),),
+            # No parent-death signal: the kernel sends it when the thread that started the zygote
+            # ends, which is not when the grader does. The zygote ends when its socket closes (the
+            # grader ended, however it ended), and every fork dies with it.
             start_new_session=True,
-            preexec_fn=confine.die_with_parent,
         )
         theirs.close()
         self._socket = ours
@@ -169,9 +183,14 @@ class Zygote:
         return not self.broken
 
     def _break(self, error: Exception) -> None:
-        """No more forks: the zygote is stopped, and every builder from now on starts afresh."""
+        """No more forks: every builder from now on starts afresh. Where the zygote answered that it
+        could not fork, the forks it made before go on, reported as they end (it is stopped by
+        ``close``). Otherwise it is stopped now, with every fork it made: an answer that came late
+        would be taken for the next request's, and a request it took late would start a builder
+        no grade waits for."""
         self.broken = f"builders start afresh: {error}"
-        self._stop()
+        if not isinstance(error, ForkRefused):
+            self._stop()
 
     def spawn(
         self,
@@ -236,7 +255,7 @@ class Zygote:
         reply = self._reply(SPAWN_S)
         if "pid" not in reply:
             os.close(stdin_write)
-            raise ZygoteError(f"the zygote could not fork: {reply.get('error', reply)}")
+            raise ForkRefused(f"the zygote could not fork: {reply.get('error', reply)}")
         forked = Forked(int(reply["pid"]), os.fdopen(stdin_write, "wb"))
         with self._replied:
             self._forked[forked.pid] = forked
@@ -249,26 +268,33 @@ class Zygote:
     def _probe(self) -> None:
         """One fork confined and dropped to a user, checked from inside; the zygote forks nothing
         for a student unless this worked."""
+        uid = claim_user()
+        try:
+            code, said = self._probe_as(uid)
+        finally:
+            release_user(uid)
+        if code != 0 or said != "confined":
+            raise ZygoteError(f"a probe fork could not be confined (exit {code}: {said[:300]})")
+
+    def _probe_as(self, uid: int) -> tuple[int, str]:
         with tempfile.TemporaryDirectory(prefix="grader-zygote-probe-") as scratch:
             work = Path(scratch) / "work"
             (work / "tmp").mkdir(parents=True)
-            give(work, PROBE_UID)
+            give(work, uid)
             read, write = os.pipe()
             null = os.open(os.devnull, os.O_WRONLY)
             try:
-                request = self._request([], {}, work, runtime_paths(), Limits(), None, PROBE_UID)
+                request = self._request([], {}, work, runtime_paths(), Limits(), None, uid)
                 request["probe"] = True
                 forked = self._fork(request, (null, write))
                 os.close(write)
                 write = -1
                 code = forked.wait(SPAWN_S)
-                said = os.read(read, 4096).decode(errors="replace")
+                return code, os.read(read, 4096).decode(errors="replace")
             finally:
                 for fd in (read, write, null):
                     if fd >= 0:
                         os.close(fd)
-            if code != 0 or said != "confined":
-                raise ZygoteError(f"a probe fork could not be confined (exit {code}: {said[:300]})")
 
     def _reply(self, timeout: float) -> dict[str, Any]:
         """The zygote's answer to the last request (news of a fork that ended is not one)."""
@@ -301,6 +327,9 @@ class Zygote:
                     self._replied.notify_all()
         with self._replied:  # the zygote is gone, and with it every fork (they die with it)
             for forked in self._forked.values():
+                with contextlib.suppress(ProcessLookupError):  # now, not when the kernel gets to it
+                    os.kill(forked.pid, signal.SIGKILL)
+                forked.lost = True
                 forked._end(-signal.SIGKILL)
             self._forked.clear()
             self._replies.append({"error": "the zygote ended"})
@@ -429,6 +458,7 @@ def _first(channel: socket.socket, taken: int, root: str, main: Any) -> None:
         if builder == 0:
             _builder(request, (stdin, output, messages), uid, main)
         confine.drop_to(uid)
+        confine.die_with_parent()  # again: a new user clears it. PID 1 gone, its namespace goes too
         null = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
