@@ -93,7 +93,7 @@ def users(tmp_path, monkeypatch):
         monkeypatch.setattr(sandbox, "USERS", range(first, first + count))
         return sandbox.USERS
 
-    monkeypatch.setattr(sandbox, "USER_LOCKS", tmp_path / "users")
+    monkeypatch.setattr(sandbox, "USER_LOCKS", (tmp_path / "users",))
     return few
 
 
@@ -116,7 +116,7 @@ import sys
 from pathlib import Path
 import grader.runner.sandbox as sandbox
 sandbox.USERS = range(int(sys.argv[1]), int(sys.argv[2]))
-sandbox.USER_LOCKS = Path(sys.argv[3])
+sandbox.USER_LOCKS = (Path(sys.argv[3]),)
 print(sandbox.claim_user(), flush=True)
 sys.stdin.read()
 """
@@ -130,7 +130,7 @@ def test_two_graders_on_one_machine_never_share_a_user_and_a_dead_one_holds_none
     claimed = users(70010, 2)
     script = [sys.executable, "-c", CLAIM_AND_HOLD, str(claimed.start), str(claimed.stop)]
     other = subprocess.Popen(
-        [*script, str(sandbox.USER_LOCKS)],
+        [*script, str(sandbox.USER_LOCKS[0])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -259,3 +259,25 @@ def test_a_python_reached_through_links_starts_inside_bubblewrap(open_tmp):
     started = subprocess.run(inside, capture_output=True, text=True, timeout=60, check=False)
     assert started.stdout == "started\n", started.stderr
     assert inside.count("--symlink") == 1  # venv/bin/python is there already, in the venv's bind
+
+
+def test_claims_are_kept_only_where_no_one_else_can_change_them(users, tmp_path, monkeypatch):
+    """A folder another user could write (or a link to one) would let a submission's user release
+    or forge claims: it is passed over for the next, and with none left the grade says why."""
+    import grader.runner.sandbox as sandbox
+
+    users(70030, 2)
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir(mode=0o777)
+    open_to_all.chmod(0o777)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    kept = tmp_path / "kept"
+    monkeypatch.setattr(sandbox, "USER_LOCKS", (open_to_all, link, kept))
+    uid = sandbox.claim_user()
+    assert (kept / str(uid)).exists() and not list(open_to_all.iterdir())
+    sandbox.release_user(uid)
+    monkeypatch.setattr(sandbox, "USER_LOCKS", (open_to_all, link))
+    with pytest.raises(SandboxError, match="no folder to keep the claims on children's users in"):
+        sandbox.claim_user()

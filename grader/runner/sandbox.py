@@ -21,6 +21,7 @@ import glob
 import os
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -42,8 +43,9 @@ HIDDEN_DIRS = ("/usr/share/datasets",)  # Debian's datasets, test labels include
 SANDBOX_UID = 1000
 FALLBACK_UID = 64000  # users with no account, one for each child alive on this machine
 USERS = range(FALLBACK_UID, 65534)  # up to nobody (65534)
-# Root's own: one lock for each user a child of any grader on this machine holds, the grader's claim
-USER_LOCKS = Path("/run/grader-users")
+# Root's own: one lock for each user a child of any grader on this machine holds, the grader's
+# claim; the first of these folders that can be made, or is there already as root's alone
+USER_LOCKS = (Path("/run/grader-users"), Path("/tmp/grader-users"))
 CLONE_NEWNET = 0x40000000
 MAX_OPEN_FILES = 1024
 CPU_GRACE_S = 5  # SIGXCPU at the limit, SIGKILL this much later
@@ -173,16 +175,13 @@ def claim_user() -> int:
     two graders on one machine (two classes, or a class beside ``grader check``) must never share
     one. A claim is a lock the kernel lets go of when the grader ends, however it ends; a user some
     process still runs as (left by a grader that was killed) is passed over."""
-    try:
-        USER_LOCKS.mkdir(mode=0o700, exist_ok=True)
-    except OSError as error:
-        raise SandboxError(f"cannot keep the claims on children's users in {USER_LOCKS}: {error}") from None
+    claims = _claims_folder()
     with _uids_lock:
         running = _users_running()
         for uid in USERS:
             if uid in _uids_held or uid in running:
                 continue
-            lock = os.open(USER_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            lock = os.open(claims / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -193,6 +192,23 @@ def claim_user() -> int:
     raise SandboxError(
         f"all {len(USERS):,} users a child may run as ({USERS.start} to {USERS.stop - 1}) are taken by "
         "children of graders on this machine; grade fewer at once (--jobs)"
+    )
+
+
+def _claims_folder() -> Path:
+    """Where every grader on this machine keeps its claims: a folder only this user can change."""
+    for folder in USER_LOCKS:
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            found = os.lstat(folder)
+        except OSError:
+            continue
+        if stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid() and not found.st_mode & 0o022:
+            return folder
+    raise SandboxError(
+        "no folder to keep the claims on children's users in: "
+        + " or ".join(str(folder) for folder in USER_LOCKS)
+        + " must be a folder only the grader's user can change"
     )
 
 
