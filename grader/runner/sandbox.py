@@ -221,8 +221,7 @@ def release_user(uid: int) -> None:
 
 
 def _users_running() -> set[int]:
-    """The users some process on this machine runs as now (real, effective or saved: /proc/PID's
-    owner is root's for a process that changed its user and did not exec since)."""
+    """The users some process on this machine runs as now (its real, effective or saved user)."""
     found: set[int] = set()
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
