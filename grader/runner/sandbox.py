@@ -61,9 +61,7 @@ class Sandbox:
 
     kind: Literal["bubblewrap", "process"]
     reason: str = ""
-    unprivileged: bool = (
-        False  # the process fallback under root: each child runs as a user of its own (claim_user)
-    )
+    unprivileged: bool = False  # the process fallback under root: a user of its own (claim_user)
     network_open: bool = True  # the process fallback could not give the child a network of its own
 
     def describe(self) -> str:
