@@ -284,6 +284,23 @@ def test_the_fallback_runs_children_as_a_user_who_can_read_none_of_the_graders_f
     assert "RuntimeError: left something running" in messages
 
 
+@pytest.mark.parametrize("where", ["fallback", "forked"])
+def test_a_child_can_neither_free_nor_take_the_claims_on_users(where, tmp_path, surroundings, request):
+    """The claims that keep each child's user its own (``claim_user``) are root's alone: a child of
+    the fallback cannot list them, and a forked builder's view does not hold them at all."""
+    import grader.runner.sandbox as sandbox
+
+    if where == "fallback":
+        result, _ = attempt(
+            "free_a_claim", tmp_path, surroundings, sandbox=request.getfixturevalue("fallback")
+        )
+    else:
+        result, _ = attempt("free_a_claim", tmp_path, surroundings, trainer="grader", forked=True)
+    assert "FREED" not in result.log and result.log.count("refused") == 2, result.log
+    folder = next(folder for folder in sandbox.USER_LOCKS if folder.is_dir())
+    assert folder.stat().st_mode & 0o777 == 0o700 and folder.stat().st_uid == 0
+
+
 def test_cpu_time_is_limited(tmp_path, surroundings):
     _, messages = attempt("burn_cpu", tmp_path, surroundings, cpu_s=20, build_s=120)
     assert "used 20 s of CPU time; the limit is 20 s (limits.cpu_s)." in messages
