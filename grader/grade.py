@@ -35,8 +35,10 @@ from grader.pipeline import Context, Progress, StatusHandler, execute, results_i
 from grader.report import TrainingDisplay, render_grade, report_text
 from grader.results import Grade, write_results
 from grader.runner.sandbox import Sandbox, SandboxError, choose, closed_to_others
-from grader.runner.supervisor import Cancellation, Runner, Subject
+from grader.runner.supervisor import Cancellation, Runner, Subject, base_env
 from grader.runner.warm import WarmChildren
+from grader.runner.zygote import Zygote
+from grader.runner.zygote import problem as zygote_problem
 from grader.submission import Submission, SubmissionError, read_submission
 from grader.target import summary
 
@@ -166,6 +168,14 @@ def _grade(
             f"Grading [bold]{escape(folder.display_name)}[/bold] ({escape(str(folder.folder))}) on {escape(task.title)}"
         )
         with tempfile.TemporaryDirectory(prefix="grader-") as scratch, contextlib.ExitStack() as stack:
+            grader_trains = task.training.trainer == "grader"
+            zygote = None  # a class forks its builders from its own (below)
+            if warm is None and grader_trains and zygote_problem(isolation.kind) is None:
+                # A grade of its own forks all three children from one Keras import, where three
+                # imports would share the cores (grader/runner/zygote.py).
+                startup = cores | (lent.cores if lent is not None else frozenset())
+                zygote = Zygote(task.training.backend, base_env(task.training.backend), cpus=startup)
+                stack.callback(zygote.close)  # the last to end: after every child forked from it
 
             def child(name: str, subject: Subject, seed: int = task.seeds[0]) -> Runner:
                 return Runner(
@@ -179,9 +189,8 @@ def _grade(
                     lent=lent,
                     cancellation=cancellation,
                     target=task.target.accuracy if task.target else None,
+                    zygote=zygote,
                 )
-
-            grader_trains = task.training.trainer == "grader"
 
             def trusted(name: str, subject: Subject, seed: int = task.seeds[0]) -> Runner:
                 """A child that runs no submission code: one a class kept warm, or a new one."""
@@ -232,6 +241,8 @@ def _grade(
                 )
                 progress = execute(context)
             timings.update(runner.timings)
+            if zygote is not None and zygote.start_s is not None:  # the builder's Keras start was there
+                timings["startup"] = timings.get("startup", 0.0) + zygote.start_s
             if trainer is not None:
                 timings |= {
                     ("rebuild" if k == "build" else k): v

@@ -16,19 +16,24 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from grader.runner.declare import declare
 from grader.runner.sandbox import choose
 from grader.runner.supervisor import PhaseFailed, Runner, Subject, _alive, base_env
 from grader.runner.watchdog import tree
 from grader.runner.zygote import Forked, Zygote, ZygoteError, problem
 from grader.settings import Training
+from reference import load
 from tests.conftest import BACKEND, HOSTILE, SUBMISSIONS
 
 pytestmark = pytest.mark.spread  # each test starts its own zygote
 TRAINING = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND, trainer="grader")
+FIT = {"batch_size": 64, "epochs": 1, "validation_split": 0.0, "shuffle": True, "callbacks": []}
 SNOOP = """
 import json, os, pathlib, socket
 seen = {
@@ -84,6 +89,31 @@ def test_a_forked_builder_declares_exactly_what_a_fresh_one_does(tmp_path, zygot
     assert built[0].declaration is not None
     assert built[0].declaration == built[1].declaration == built[2].declaration
     assert built[0].facts == built[1].facts == built[2].facts
+
+
+@pytest.mark.matrix
+def test_a_forked_trainer_trains_and_paces_exactly_as_a_fresh_one(tmp_path, zygote, sample):
+    """A grade of its own forks its trainer and pace-setter too: the forked trainer's outputs are a
+    fresh one's bit for bit, and a forked child paces at the pace-setter's lower priority (a fork
+    once could not lower it, and paced at full weight beside the training it measured)."""
+    declaration = declare(load("conv_32_64_64").build_model(), FIT, parts=[]).to_dict()
+    outputs = []
+    for name, source in (("fresh", None), ("forked", zygote)):
+        child = Runner(Subject.declaration(), recipe="conv_32_64_64", training=TRAINING, work=tmp_path / name)
+        with replace(child, zygote=source) as trainer:
+            assert isinstance(trainer._process, Forked) == (source is not None)
+            trainer.rebuild(declaration)
+            trainer.train(sample.x_train[:1000], sample.y_train[:1000])
+            outputs.append(trainer.predict(sample.x_test[:300]))
+            if source is not None:
+                trainer.pace(sample.x_train[:256], sample.y_train[:256])
+                inside = [
+                    pid for pid in tree(trainer._process.pid, trainer._uid) if pid != trainer._process.pid
+                ]
+                nice = {Path(f"/proc/{pid}/autogroup").read_text().split()[-1] for pid in inside}
+                assert trainer.stop_pacing().steps > 0
+                assert nice == {"10"}
+    assert outputs[0].shape == (300, 10) and np.array_equal(outputs[0], outputs[1])
 
 
 def test_forks_see_neither_each_other_nor_the_zygote_and_hold_no_privilege(tmp_path, zygote):

@@ -28,7 +28,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}  # the syscall's number; glibc has no wrapper
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")  # what bubblewrap's --dev holds
@@ -154,6 +154,10 @@ def drop_to(uid: int) -> None:
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
+    # Changing user left this process undumpable, so its /proc files stayed root's: a fork, which
+    # never execs, could not lower its own autogroup's priority (a pace-setter then took half of
+    # the core it paces). An exec'd child, as bubblewrap starts one, owns them: so does this one.
+    prctl(PR_SET_DUMPABLE, 1)
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     held = [name for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb") if int(status[name], 16)]
     if held or set(os.getresuid()) != {uid} or set(os.getresgid()) != {uid} or os.getgroups():

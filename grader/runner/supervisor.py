@@ -217,7 +217,7 @@ class Runner:
     kept: bool = False  # lent by a class's warm children (grader/runner/warm.py): serves grade after grade
     release: Callable[[Runner], None] | None = field(default=None, repr=False)  # how a kept child goes back
     grades: int = 0  # grades it has served so far (a kept child serves several)
-    zygote: Zygote | None = None  # a class's, to fork this builder from (grader/runner/zygote.py)
+    zygote: Zygote | None = None  # to fork this child from (grader/runner/zygote.py)
     _process: subprocess.Popen[bytes] | Forked | None = field(default=None, init=False, repr=False)
     _busy: bool = field(default=False, init=False, repr=False)  # a command sent and not yet answered
     _startup_cpus: frozenset[int] = field(default=frozenset(), init=False, repr=False)  # lent, until ready
@@ -259,13 +259,14 @@ class Runner:
                 if not isinstance(self._process, Forked) or self.zygote is None:
                     raise
                 # No submission code runs before a child is ready: a fork that failed to get there
-                # is the zygote's failure, never the student's. The builder starts afresh.
-                self.zygote.broken = f"builders start afresh: a fork ended while starting ({failure})"
+                # is the zygote's failure, never the student's. The child starts afresh.
+                self.zygote.broken = f"children start afresh: a fork ended while starting ({failure})"
                 self.stop()
                 self._process = None
                 self.zygote = None
                 self._reclaim()
-                shutil.rmtree(self.work / "submission")  # copied again as the fresh builder starts
+                if self.subject.model_file is not None:  # copied again as the fresh builder starts
+                    shutil.rmtree(self.work / "submission")
                 return self.wait_ready()
             self.timings["startup"] = time.monotonic() - self._started
             if self._startup_cpus:
@@ -339,14 +340,14 @@ class Runner:
             *(["--target-accuracy", repr(self.target)] if self.target is not None else []),
             *subject,
         ]
-        forked = self.zygote is not None and self.subject.model_file is not None and self.zygote.available()
+        forked = self.zygote is not None and self.zygote.available()
         self._uid = uid = claim_user() if forked else self.sandbox.claim_uid()
         if uid is not None:
             give(self.work, uid) if forked else self.sandbox.hand_over(self.work, uid)
         readable = [*runtime_paths(), *([self.work / "submission"] if self.subject.model_file else [])]
         self._started = time.monotonic()
         self._process = self._fork(argv, env, readable, cores, write_fd) if forked else None
-        if self._process is None and forked:  # the zygote could not: a fresh builder, as everywhere else
+        if self._process is None and forked:  # the zygote could not: a fresh child, as everywhere else
             self.sandbox.release_uid(uid)
             self._uid = uid = None
             self._reclaim()
@@ -398,7 +399,7 @@ class Runner:
         cores: frozenset[int] | None,
         messages: int,
     ) -> Forked | None:
-        """This builder forked from the class's zygote (None where it cannot be, then it starts afresh)."""
+        """This child forked from its zygote (None where it cannot be, then it starts afresh)."""
         assert self.zygote is not None and self._uid is not None
         try:
             return self.zygote.spawn(

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -119,9 +120,10 @@ class Forked:
 class Zygote:
     """The grader's end of one zygote: started on first use, stopped by ``close``."""
 
-    def __init__(self, backend: str, env: dict[str, str]) -> None:
+    def __init__(self, backend: str, env: dict[str, str], *, cpus: frozenset[int] | None = None) -> None:
         self.backend = backend
         self._env = env
+        self._cpus = cpus  # where it imports Keras (anywhere if None)
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._socket: socket.socket | None = None
@@ -130,8 +132,10 @@ class Zygote:
         self._forked: dict[int, Forked] = {}
         self.broken: str | None = None
         self.forks = 0
+        self.start_s: float | None = None  # how long it took to import Keras, once started
 
     def _start(self) -> None:
+        started = time.monotonic()
         self._scratch = tempfile.TemporaryDirectory(prefix="grader-zygote-")
         home = Path(self._scratch.name)
         for name in ("root", "home", "keras", "tmp"):
@@ -156,6 +160,7 @@ class Zygote:
             env=env,
             cwd=home,
             pass_fds=(theirs.fileno(),),
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if (cpus := self._cpus) else None,
             # No parent-death signal: the kernel sends it when the thread that started the zygote
             # ends, which is not when the grader does. The zygote ends when its socket closes (the
             # grader ended, however it ended), and every fork dies with it.
@@ -167,6 +172,7 @@ class Zygote:
         ready = self._reply(START_S)
         if "ready" not in ready:
             raise ZygoteError(f"the zygote did not start: {ready.get('error', ready)}")
+        self.start_s = time.monotonic() - started
 
     def available(self) -> bool:
         """Whether it can fork builders: started and its probe fork confined (at the first call)."""
