@@ -8,6 +8,7 @@ as root wherever builders are forked, so these skip elsewhere.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from grader.runner.declare import declare
 from grader.runner.sandbox import choose
@@ -29,7 +31,7 @@ from grader.runner.watchdog import tree
 from grader.runner.zygote import Forked, Zygote, ZygoteError, problem
 from grader.settings import Training
 from reference import load
-from tests.conftest import BACKEND, HOSTILE, SUBMISSIONS
+from tests.conftest import BACKEND, CLASS_ASSIGNMENT, HOSTILE, SUBMISSIONS
 
 pytestmark = pytest.mark.spread  # each test starts its own zygote
 TRAINING = Training(max_epochs=1, time_limit_s=300.0, backend=BACKEND, trainer="grader")
@@ -114,6 +116,37 @@ def test_a_forked_trainer_trains_and_paces_exactly_as_a_fresh_one(tmp_path, zygo
                 assert trainer.stop_pacing().steps > 0
                 assert nice == {"10"}
     assert outputs[0].shape == (300, 10) and np.array_equal(outputs[0], outputs[1])
+
+
+def test_a_grade_alone_forks_its_three_children_and_grades_as_fresh_ones_do(
+    tmp_path, grading_cache, monkeypatch
+):
+    """``grader grade`` forks its builder, trainer and pace-setter from a zygote of its own; with
+    the zygote ruled out, the same grade from fresh children gets the same points and accuracy."""
+    if (reason := problem(choose("auto").kind)) is not None:
+        pytest.skip(reason)
+    import grader.grade
+    from grader.grade import grade
+
+    forked: dict[str, bool] = {}
+    start = Runner.start
+
+    def recording(self):
+        started = start(self)
+        if self.work.name in ("run", "train", "verify"):  # the grade's own (not the calibration's)
+            forked[self.work.name] = isinstance(self._process, Forked)
+        return started
+
+    monkeypatch.setattr(Runner, "start", recording)
+    quiet = Console(file=io.StringIO())
+    kwargs = {"assignment": CLASS_ASSIGNMENT, "backend": BACKEND, "cache_root": grading_cache, "console": quiet}
+    alone = grade(SUBMISSIONS / "alice", **kwargs)
+    assert forked == {"run": True, "train": True, "verify": True}
+    monkeypatch.setattr(grader.grade, "zygote_problem", lambda kind: "ruled out by the test")
+    fresh = grade(SUBMISSIONS / "alice", **kwargs)
+    assert forked == {"run": False, "train": False, "verify": False}
+    assert alone.score == fresh.score == alone.possible, (alone.problem, fresh.problem)
+    assert alone.metrics.accuracy == fresh.metrics.accuracy
 
 
 def test_forks_see_neither_each_other_nor_the_zygote_and_hold_no_privilege(tmp_path, zygote):
