@@ -1,5 +1,5 @@
 """Class throughput: submissions graded per hour with --jobs 1 and --jobs 2, in one run, and
---jobs 2 again with every grade's trusted children started afresh (no warm children), whose
+--jobs 2 again with every grade's trusted children new for that grade (no warm children), whose
 grades must be the warm ones' exactly.
 
 The class is 14 real submissions: the five samples, the five tutorial listings and four hostile
@@ -64,7 +64,7 @@ def test_class_throughput(benchmark, tmp_path):
     started = time.perf_counter()
     one = grade_class([folder], out=tmp_path / "jobs1", jobs=1, backend=BACKEND, console=console)
     one_seconds = time.perf_counter() - started
-    started = time.perf_counter()  # the same with every grade's trusted children started afresh
+    started = time.perf_counter()  # the same with every grade's trusted children new for that grade
     cold = grade_class(
         [folder], out=tmp_path / "cold", jobs=2, backend=BACKEND, console=console, keep_warm=False
     )

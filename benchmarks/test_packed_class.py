@@ -1,5 +1,5 @@
 """A class packed onto one machine: ``COPIES`` copies of alice graded at once, against alice graded
-alone, in one run, first with every grade's trusted children started afresh (no warm children),
+alone, in one run, first with every grade's trusted children new for that grade (no warm children),
 then as a class grades. It measures students per hour, and whether packing changed anything a student
 sees: every copy must get alice's points and accuracy exactly, and its training cost is printed
 beside hers (min, median, max), so the clock's fairness under packing is measured, not assumed.
@@ -60,7 +60,7 @@ def test_packed_class(benchmark, tmp_path):
     for index in range(COPIES):
         shutil.copytree(ALICE, folder / f"alice_{index:03d}")
 
-    started = time.perf_counter()  # every grade's trusted children started afresh, for comparison
+    started = time.perf_counter()  # every grade's trusted children new for that grade, for comparison
     cold = grade_class(
         [folder], out=tmp_path / "cold", jobs=COPIES, backend=BACKEND, console=quiet, keep_warm=False
     )

@@ -139,7 +139,12 @@ def test_a_grade_alone_forks_its_three_children_and_grades_as_fresh_ones_do(
 
     monkeypatch.setattr(Runner, "start", recording)
     quiet = Console(file=io.StringIO())
-    kwargs = {"assignment": CLASS_ASSIGNMENT, "backend": BACKEND, "cache_root": grading_cache, "console": quiet}
+    kwargs = {
+        "assignment": CLASS_ASSIGNMENT,
+        "backend": BACKEND,
+        "cache_root": grading_cache,
+        "console": quiet,
+    }
     alone = grade(SUBMISSIONS / "alice", **kwargs)
     assert forked == {"run": True, "train": True, "verify": True}
     monkeypatch.setattr(grader.grade, "zygote_problem", lambda kind: "ruled out by the test")

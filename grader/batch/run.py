@@ -95,8 +95,9 @@ def grade_class(
     """Grade every submission in ``paths`` into ``out`` (one folder per student, plus
     ``gradebook.csv`` and ``class.json``). Raises ``ClassError`` for an unusable class; one
     submission's problems never stop the others. Ctrl-C stops the run and keeps finished grades.
-    ``keep_warm=False`` starts every grade's trusted children afresh (grader/runner/warm.py), for
-    the benchmarks that measure what keeping them saves."""
+    ``keep_warm=False`` gives every grade new children of its own, as a grade alone has them
+    (forked from the grade's own zygote where they can be: grader/runner/zygote.py), for the
+    benchmarks that measure what keeping them saves (grader/runner/warm.py)."""
     started = time.monotonic()
     console = console or Console()
     folders = find_submissions(paths)
