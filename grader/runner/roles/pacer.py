@@ -120,12 +120,16 @@ class _PaceClock:
             def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
                 self.steps += 1
                 cpu = time.process_time()
-                if self.steps == PACE_WARM_STEPS:
-                    channel.send("pacing", steps=self.steps, cpu=cpu)
                 if self.steps < PACE_WARM_STEPS:
                     return
                 if not self.samples or cpu - self.samples[-1][1] >= PACE_SAMPLE_S:
                     self.samples.append((self.steps, cpu))
+                if self.steps == PACE_WARM_STEPS:
+                    # The window opens here, and commands are read from the next step on, so every
+                    # window holds a step: a stop that came at once (a training that "ended" as it
+                    # began) found the pace-setter still here, and 0 steps failed the clock.
+                    channel.send("pacing", steps=self.steps, cpu=cpu)
+                    return
                 if select.select([COMMANDS_FD], [], [], 0)[0]:
                     if read_command() == "mark":
                         channel.send("mark", steps=self.steps, cpu=cpu, samples=self.samples)
