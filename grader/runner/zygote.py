@@ -1,4 +1,6 @@
-"""A zygote: one process with Keras imported, from which a class forks each submission's builder.
+"""A zygote: one process with Keras imported, from which a class forks each submission's builder,
+and a grade of its own all three of its children (builder, trainer, pace-setter), each confined
+as a builder is below.
 
 A builder runs submission code, so it can never be kept for a second student; but starting it
 is most of what a grade costs beyond training (2.2 s of CPU on TensorFlow, nearly all of it
@@ -210,7 +212,7 @@ class Zygote:
         uid: int,
         fds: tuple[int, int],
     ) -> Forked:
-        """Fork a builder running ``python -m grader.runner.child *argv`` (its messages on file
+        """Fork a child running ``python -m grader.runner.child *argv`` (its messages on file
         descriptor 3) as ``uid``, confined to the view of ``work`` and ``readable``; ``fds`` are its
         output and its messages' write end. Its commands go to the ``stdin`` of what it returns."""
         with self._lock:
