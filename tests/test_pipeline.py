@@ -29,7 +29,7 @@ from grader.results import Grade, student_view
 from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Subject, Trained
 from grader.settings import Limits, Target, Training
 from grader.split import public_mask
-from grader.timing import PaceMark, Timing
+from grader.timing import ClockError, PaceMark, Timing
 
 FACTS = ModelFacts(
     (
@@ -128,6 +128,7 @@ class Stand:
         return PaceMark(10, 1.0)
 
     def stop_pacing(self) -> PaceMark:
+        self._answer("stop_pacing", None)
         return PaceMark(110, 3.0)  # 100 steps in 2 s: 0.02 s of CPU a step
 
     def stop(self) -> None:
@@ -205,7 +206,8 @@ def test_a_good_model_passes_every_check_on_the_grader_figures(tmp_path):
     assert progress.metrics.train_cost == pytest.approx(1.05) and progress.metrics.accuracy == 1.0
     assert progress.metrics.train_seconds == 12.0 and progress.metrics.parameters == 54_170
     assert progress.history == [{"loss": 0.3}]
-    assert checker.calls == ["ready", "pace"]  # the verifier keeps the clock; the trainer scores
+    # The verifier keeps the clock; the trainer scores.
+    assert checker.calls == ["ready", "pace", "stop_pacing"]
     assert graded.trainer is not None and graded.trainer.calls == ["ready", "rebuild", "train", "predict"]
 
 
@@ -312,6 +314,13 @@ def test_training_that_crashes_leaves_the_training_checks_not_run(tmp_path):
     ).progress
     assert statuses(progress)["Training time"] == statuses(progress)["Test accuracy"] == "not run"
     assert statuses(progress)["Parameter count"] == "passed"
+
+
+@pytest.mark.parametrize("when", ["pace", "stop_pacing"])
+def test_a_pace_setter_that_fails_is_the_graders_fault_not_the_students(tmp_path, when):
+    died = PhaseFailed("pace", "the process was killed by SIGKILL", log="printed")
+    with pytest.raises(ClockError, match="the pace-setter failed: the process was killed by SIGKILL"):
+        run(tmp_path, verifier={when: died})
 
 
 def test_a_verifier_that_does_not_start_is_the_graders_fault(tmp_path):
