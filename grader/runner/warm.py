@@ -137,4 +137,5 @@ def _key(runner: Runner) -> Hashable:
         runner.target,
         runner.sandbox.describe(),
         runner.cancellation,
+        runner.paces,
     )
