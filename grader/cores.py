@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from grader.runner.files import own_folder
+from grader.runner.sandbox import SandboxError
 from grader.runner.supervisor import Cancellation
 
 WAIT_S = 0.2
@@ -71,7 +73,7 @@ def held_cores(
     cores = sorted(given) if given is not None else available_cores()
     grade_cores(count, given)  # enough of them, or say how many there are
     groups = [frozenset(cores[i : i + count]) for i in range(0, len(cores) - count + 1, count)]
-    locks.mkdir(parents=True, exist_ok=True)
+    _check_folder(locks)
     while True:
         for group in groups:
             with contextlib.ExitStack() as held:
@@ -82,9 +84,19 @@ def held_cores(
         (cancellation or Cancellation()).pause(WAIT_S)
 
 
+def _check_folder(locks: Path) -> None:
+    if not own_folder(locks):
+        raise SandboxError(
+            f"{locks} holds the locks on which cores each grade trains on, and must be a folder only "
+            f"this user ({os.geteuid()}) can change; it is not (another user may have made it). "
+            "Remove it, or set XDG_RUNTIME_DIR to a private folder."
+        )
+
+
 def _take(core: int, held: contextlib.ExitStack, locks: Path) -> bool:
     """Lock ``core`` for as long as ``held`` lasts, unless another grade holds it."""
-    handle = open(locks / f"core-{core}.lock", "a")  # noqa: SIM115 - closed with held, or here
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    handle = os.fdopen(os.open(locks / f"core-{core}.lock", flags, 0o600), "r+b")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -109,7 +121,7 @@ class Lent:
         self._held = contextlib.ExitStack()
         self._users = 0
         self._lock = threading.Lock()
-        locks.mkdir(parents=True, exist_ok=True)
+        _check_folder(locks)
         free = [core for core in available_cores() if core not in own and _take(core, self._held, locks)]
         self.cores = frozenset(free)
 

@@ -12,7 +12,7 @@ import pytest
 
 from grader.cores import CoresError, Lent, available_cores, cpu_shares, grade_cores, held_cores
 from grader.runner.declare import declare
-from grader.runner.sandbox import choose
+from grader.runner.sandbox import SandboxError, choose
 from grader.runner.supervisor import Cancellation, Cancelled, PhaseFailed, Runner, Subject
 from grader.runner.watchdog import tree
 from grader.settings import Training
@@ -174,3 +174,34 @@ def test_a_submission_cannot_keep_the_cores_lent_for_start_up(tmp_path):
         )
         with builder, pytest.raises(PhaseFailed, match="moved onto cores it was not given"):
             builder.build()
+
+
+def test_core_locks_are_kept_only_where_no_other_user_can_change_them(tmp_path):
+    """The locks live under /tmp unless XDG_RUNTIME_DIR says otherwise: another user who made the
+    folder first could hold every core forever, or plant links among the locks. Such a folder is
+    refused, saying what to do; a new one is made private."""
+    own = frozenset(available_cores()[:1])
+    open_to_all = tmp_path / "open"
+    open_to_all.mkdir()
+    open_to_all.chmod(0o777)
+    (tmp_path / "private").mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "private", target_is_directory=True)
+    refused = [open_to_all, link]
+    if os.geteuid() == 0:
+        theirs = tmp_path / "theirs"
+        theirs.mkdir(mode=0o700)
+        os.chown(theirs, 65534, 65534)
+        refused.append(theirs)
+    for folder in refused:
+        with (
+            pytest.raises(SandboxError, match=r"must be a folder only this user \(\d+\) can change"),
+            held_cores(1, None, locks=folder),
+        ):
+            pass
+        with pytest.raises(SandboxError, match="Remove it, or set XDG_RUNTIME_DIR"):
+            Lent(own, locks=folder)
+    made = tmp_path / "new" / "locks"
+    with held_cores(1, None, locks=made) as cores:
+        assert made.stat().st_mode & 0o777 == 0o700
+        assert (made / f"core-{min(cores)}.lock").is_file()

@@ -1,4 +1,5 @@
-"""Files crossing the sandbox's boundary, handled so a child cannot aim the grader elsewhere.
+"""Files crossing the sandbox's boundary, handled so a child cannot aim the grader elsewhere, and
+the folders where graders on one machine keep their locks, which no other user may change.
 
 A child can write anything into its scratch folder, including a symbolic link named
 ``x_train.npy`` that points at the grader's own source, or a ``model.keras`` that points at the
@@ -69,3 +70,17 @@ def copy_file(source: Path, target: Path, max_bytes: int) -> None:
         target.unlink(missing_ok=True)
         with os.fdopen(os.open(target, CREATE, 0o644), "wb") as writer:
             shutil.copyfileobj(reader, writer)
+
+
+def own_folder(folder: Path) -> bool:
+    """Make ``folder`` (mode 0700) if it is missing; whether it is a folder, not a link, that only
+    this user can change. Graders on one machine keep their locks in such folders (which cores
+    each grade holds, which users its children run as), often under the world-writable /tmp: one
+    another user made first could hold those locks forever, or hold links that aim the grader's
+    own files elsewhere."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        found = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid() and not found.st_mode & 0o022

@@ -21,7 +21,6 @@ import glob
 import os
 import resource
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from grader.apt import apt_install
+from grader.runner.files import own_folder
 from grader.settings import MB, Limits
 
 MODES = ("auto", "required", "off")
@@ -196,12 +196,7 @@ def claim_user() -> int:
 def _claims_folder() -> Path:
     """Where every grader on this machine keeps its claims: a folder only this user can change."""
     for folder in USER_LOCKS:
-        try:
-            folder.mkdir(mode=0o700, exist_ok=True)
-            found = os.lstat(folder)
-        except OSError:
-            continue
-        if stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid() and not found.st_mode & 0o022:
+        if own_folder(folder):
             return folder
     raise SandboxError(
         "no folder to keep the claims on children's users in: "
