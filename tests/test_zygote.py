@@ -177,7 +177,7 @@ def test_forks_see_neither_each_other_nor_the_zygote_and_hold_no_privilege(tmp_p
 def test_where_the_zygote_cannot_start_builders_start_afresh(tmp_path):
     broken = Zygote("no-such-backend", base_env(BACKEND))
     try:
-        assert not broken.available() and "builders start afresh" in (broken.broken or "")
+        assert not broken.available() and "children start afresh" in (broken.broken or "")
         shutil.copytree(SUBMISSIONS / "alice", tmp_path / "alice")
         with builder(tmp_path / "alice", tmp_path / "work", broken) as child:
             assert not isinstance(child._process, Forked)
@@ -186,8 +186,8 @@ def test_where_the_zygote_cannot_start_builders_start_afresh(tmp_path):
         broken.close()
 
 
-def test_forks_only_where_bubblewrap_would_run_the_builder():
-    assert problem("process") == "builders are forked only where bubblewrap would run them"
+def test_forks_only_where_bubblewrap_would_run_the_child():
+    assert problem("process") == "children are forked only where bubblewrap would run them"
 
 
 def test_a_fork_that_fails_before_it_is_ready_gives_way_to_a_fresh_builder(tmp_path, zygote, monkeypatch):

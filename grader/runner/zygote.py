@@ -1,6 +1,6 @@
 """A zygote: one process with Keras imported, from which a class forks each submission's builder,
 and a grade of its own all three of its children (builder, trainer, pace-setter), each confined
-as a builder is below.
+as below, whether or not it runs submission code.
 
 A builder runs submission code, so it can never be kept for a second student; but starting it
 is most of what a grade costs beyond training (2.2 s of CPU on TensorFlow, nearly all of it
@@ -9,14 +9,14 @@ and the builder's code once, runs nothing else (no submission code, no data, no 
 forks a builder for each student. Each fork confines itself before it runs anything
 (grader/runner/confine.py): it becomes PID 1 of a PID namespace of its own and builds exactly the
 view bubblewrap would give a fresh builder (``grader.runner.sandbox.view``), with its own mount,
-network, IPC, UTS and cgroup namespaces, then forks the builder, which drops to a user with no
-account and no capabilities; PID 1 becomes a small reaper that exits with the builder's status,
+network, IPC, UTS and cgroup namespaces, then forks the child, which drops to a user with no
+account and no capabilities; PID 1 becomes a small reaper that exits with the child's status,
 as bubblewrap's own init does. A fork is a copy: nothing it does reaches the zygote or any later
 fork, and it cannot see or signal any other process.
 
 Forking needs the grader to run as root (it owns the namespaces it makes) and is used only
 where bubblewrap would run the builder, on the CPU (a fork after a GPU runtime has started is
-not safe). Anywhere else, and whenever the zygote cannot start or confine a probe fork, builders
+not safe). Anywhere else, and whenever the zygote cannot start or confine a probe fork, children
 start afresh as they always have. ``Zygote`` is the grader's end; ``serve`` runs in the zygote.
 
     python -m grader.runner.zygote --socket-fd FD --backend B --root DIR
@@ -71,31 +71,31 @@ while True:
 
 
 class ZygoteError(RuntimeError):
-    """The zygote could not start or fork; the builder starts afresh instead."""
+    """The zygote could not start or fork; the child starts afresh instead."""
 
 
 class ForkRefused(ZygoteError):
-    """The zygote answered that it could not fork this builder."""
+    """The zygote answered that it could not fork this child."""
 
 
 def problem(sandbox_kind: str) -> str | None:
-    """Why builders cannot be forked here (None when they can)."""
+    """Why children cannot be forked here (None when they can)."""
     if sandbox_kind != "bubblewrap":
-        return "builders are forked only where bubblewrap would run them"
+        return "children are forked only where bubblewrap would run them"
     if os.geteuid() != 0:
-        return "forking a confined builder needs the grader to run as root"
+        return "forking a confined child needs the grader to run as root"
     if platform.machine() not in confine.PIVOT_ROOT:
         return f"no pivot_root for {platform.machine()}"
     if glob.glob("/dev/nvidia*"):
         return "a GPU runtime must not be forked"
     for path in runtime_paths():
         if found := closed_to_others(path):
-            return f"a builder's user could not start Python: {found}"
+            return f"a child's user could not start Python: {found}"
     return None
 
 
 class Forked:
-    """A builder forked by the zygote, as the grader's Runner sees a child process: its pid (PID 1
+    """A child forked by the zygote, as the grader's Runner sees a child process: its pid (PID 1
     of its namespace, as the grader sees it), its commands' pipe and its exit code."""
 
     def __init__(self, pid: int, stdin: Any) -> None:
@@ -110,7 +110,7 @@ class Forked:
 
     def wait(self, timeout: float | None = None) -> int:
         if not self._ended.wait(timeout):
-            raise subprocess.TimeoutExpired("builder", timeout or 0)
+            raise subprocess.TimeoutExpired("forked child", timeout or 0)
         assert self.returncode is not None
         return self.returncode
 
@@ -177,7 +177,7 @@ class Zygote:
         self.start_s = time.monotonic() - started
 
     def available(self) -> bool:
-        """Whether it can fork builders: started and its probe fork confined (at the first call)."""
+        """Whether it can fork children: started and its probe fork confined (at the first call)."""
         with self._lock:
             return self._available()
 
@@ -191,12 +191,12 @@ class Zygote:
         return not self.broken
 
     def _break(self, error: Exception) -> None:
-        """No more forks: every builder from now on starts afresh. Where the zygote answered that it
+        """No more forks: every child from now on starts afresh. Where the zygote answered that it
         could not fork, the forks it made before go on, reported as they end (it is stopped by
         ``close``). Otherwise it is stopped now, with every fork it made: an answer that came late
-        would be taken for the next request's, and a request it took late would start a builder
+        would be taken for the next request's, and a request it took late would start a child
         no grade waits for."""
-        self.broken = f"builders start afresh: {error}"
+        self.broken = f"children start afresh: {error}"
         if not isinstance(error, ForkRefused):
             self._stop()
 
@@ -362,7 +362,7 @@ class Zygote:
 
 # -- the zygote's side -------------------------------------------------------------------------
 def serve(channel: socket.socket, backend: str, root: str) -> None:
-    """Import Keras and the builder, then fork a confined builder for each request until the grader
+    """Import Keras and the child's code, then fork a confined child for each request until the grader
     closes the socket; report each fork's pid, and its exit code once it ends."""
     from grader.runner import child, lazy
 
@@ -388,7 +388,7 @@ def serve(channel: socket.socket, backend: str, root: str) -> None:
             return  # the grader is done
         try:
             pid = _fork(channel, own_pids, root, child.main)
-        except Exception as error:  # told to the grader, which starts the builder afresh
+        except Exception as error:  # told to the grader, which starts the child afresh
             channel.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
             continue
         forks.add(pid)
@@ -396,7 +396,7 @@ def serve(channel: socket.socket, backend: str, root: str) -> None:
 
 
 def _fork(channel: socket.socket, own_pids: int, root: str, main: Any) -> int:
-    """Fork the next builder. The fork, not the zygote, reads the request and its file descriptors:
+    """Fork the next child. The fork, not the zygote, reads the request and its file descriptors:
     nothing of any submission (its paths, its names, its pipes) is ever in the zygote, so no later
     fork can find it in the memory it is copied from."""
     sys.stdout.flush()
@@ -434,7 +434,7 @@ def _descriptors(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
 
 
 def _first(channel: socket.socket, taken: int, root: str, main: Any) -> None:
-    """PID 1 of the fork's namespace: take the request, confine, fork the builder, then reap until
+    """PID 1 of the fork's namespace: take the request, confine, fork the child, then reap until
     it ends."""
     code = 127
     try:
@@ -445,7 +445,7 @@ def _first(channel: socket.socket, taken: int, root: str, main: Any) -> None:
         request = json.loads(data)["spawn"]
         fds = _descriptors(ancillary)
         stdin, output, messages = fds
-        _close_all_but([0, 1, 2, *fds])  # 0 to 2: the zygote's own (its log), until the builder's
+        _close_all_but([0, 1, 2, *fds])  # 0 to 2: the zygote's own (its log), until the child's
         confine.unshare(
             confine.CLONE_NEWNS
             | confine.CLONE_NEWNET
@@ -462,24 +462,24 @@ def _first(channel: socket.socket, taken: int, root: str, main: Any) -> None:
             confine.drop_to(uid)
             os.write(messages, _probe_inside(request["work"]).encode())
             os._exit(0)
-        builder = os.fork()
-        if builder == 0:
-            _builder(request, (stdin, output, messages), uid, main)
+        forked = os.fork()
+        if forked == 0:
+            _child(request, (stdin, output, messages), uid, main)
         confine.drop_to(uid)
         confine.die_with_parent()  # again: a new user clears it. PID 1 gone, its namespace goes too
         null = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
         _close_all_but([0, 1, 2])
-        os.execve(sys.executable, [sys.executable, "-I", "-S", "-c", REAPER, str(builder)], {})
+        os.execve(sys.executable, [sys.executable, "-I", "-S", "-c", REAPER, str(forked)], {})
     except BaseException as error:  # a fork that is not confined runs nothing
         with contextlib.suppress(OSError):
-            os.write(2, f"grader: a forked builder could not be confined: {error}\n".encode())
+            os.write(2, f"grader: a forked child could not be confined: {error}\n".encode())
     os._exit(code)
 
 
 def _probe_inside(work: str) -> str:
-    """What a builder would need, tried in a probe fork: "confined", or what is wrong."""
+    """What a child would need, tried in a probe fork: "confined", or what is wrong."""
     with open("/dev/null", "r+b") as null:
         null.write(b"-")
     scratch = Path(work) / "tmp" / "probe"
@@ -493,8 +493,8 @@ def _probe_inside(work: str) -> str:
     return "confined"
 
 
-def _builder(request: dict[str, Any], fds: tuple[int, int, int], uid: int, main: Any) -> None:
-    """The builder: a session of its own, its pipes on 0 to 3, then the child's main as ``uid``."""
+def _child(request: dict[str, Any], fds: tuple[int, int, int], uid: int, main: Any) -> None:
+    """The child: a session of its own, its pipes on 0 to 3, then the child's main as ``uid``."""
     code = 127
     try:
         os.setsid()
@@ -507,7 +507,7 @@ def _builder(request: dict[str, Any], fds: tuple[int, int, int], uid: int, main:
         os.chdir(request["work"])
         os.environ.clear()
         os.environ.update(request["env"])
-        tempfile.tempdir = None  # found again from TMPDIR, which is this builder's
+        tempfile.tempdir = None  # found again from TMPDIR, which is this child's
         argv = ["--messages-fd", "3", *request["argv"]]
         sys.argv = [
             str(Path(main.__code__.co_filename)),
@@ -518,7 +518,7 @@ def _builder(request: dict[str, Any], fds: tuple[int, int, int], uid: int, main:
         code = exit.code if isinstance(exit.code, int) else 1
     except BaseException as error:  # said on its output, as a fresh child's traceback would be
         with contextlib.suppress(OSError):
-            os.write(2, f"grader: the builder failed: {type(error).__name__}: {error}\n".encode())
+            os.write(2, f"grader: the forked child failed: {type(error).__name__}: {error}\n".encode())
         code = 1
     finally:
         with contextlib.suppress(Exception):
@@ -544,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     channel = socket.socket(fileno=args.socket_fd)
     try:
         serve(channel, args.backend, args.root)
-    except Exception as error:  # the grader reads it and starts builders afresh
+    except Exception as error:  # the grader reads it and starts children afresh
         with contextlib.suppress(OSError):
             channel.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
         raise
