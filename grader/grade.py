@@ -177,7 +177,7 @@ def _grade(
                 zygote = Zygote(task.training.backend, base_env(task.training.backend), cpus=startup)
                 stack.callback(zygote.close)  # the last to end: after every child forked from it
 
-            def child(name: str, subject: Subject, seed: int = task.seeds[0], paces: bool = False) -> Runner:
+            def child(name: str, subject: Subject, seed: int = task.seeds[0]) -> Runner:
                 return Runner(
                     subject,
                     recipe=task.reference,
@@ -190,14 +190,11 @@ def _grade(
                     cancellation=cancellation,
                     target=task.target.accuracy if task.target else None,
                     zygote=zygote,
-                    paces=paces,
                 )
 
-            def trusted(
-                name: str, subject: Subject, seed: int = task.seeds[0], paces: bool = False
-            ) -> Runner:
+            def trusted(name: str, subject: Subject, seed: int = task.seeds[0]) -> Runner:
                 """A child that runs no submission code: one a class kept warm, or a new one."""
-                made = child(name, subject, seed, paces)
+                made = child(name, subject, seed)
                 return warm.lend(made) if warm is not None else made
 
             def another_trainer(seed: int) -> Runner:
@@ -219,8 +216,7 @@ def _grade(
             # them together would only share it. In a class, both children that pace and train
             # come warm from the grade before.
             trainer = trusted("train", Subject.declaration()) if grader_trains else None
-            # The verifier is the grade's pace-setter, traced while the model builds where it can be.
-            verifier = (trusted if grader_trains else child)("verify", Subject.saved_model(), paces=True)
+            verifier = (trusted if grader_trains else child)("verify", Subject.saved_model())
             lent_cores = lent is not None and bool(lent.cores)
             if trainer is not None:
                 stack.callback(trainer.done)

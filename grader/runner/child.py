@@ -2,8 +2,7 @@
 
     python -m grader.runner.child --messages-fd FD --work DIR --recipe NAME --max-epochs N \
         --seed S --precision POLICY --threads T --backend B --trainer grader|submission \
-        [--cores LIST] [--pace] [--gpu-memory-mb M] [--target-accuracy A] \
-        (--model FILE | --reference NAME | --declared | --saved FILE)
+        [--cores LIST] [--gpu-memory-mb M] [--target-accuracy A] (--model FILE | --reference NAME | --declared | --saved FILE)
 
 Protocol, one JSON object per line. The grader sends commands on stdin:
 ``{"command": "build" | "train" | "predict" | "pace"}`` (and, while pacing, ``mark`` or
@@ -23,10 +22,7 @@ child that runs no submission code can also pace. The backend (``--backend``: Te
 PyTorch, see grader/backends.py) runs ``--threads`` threads per pool (the cores the grade was
 given) with its ops made deterministic, so a model trains to the same weights whatever else the
 machine is doing. A child started on idle cores as well (``--cores`` names the grade's own) moves
-onto the grade's cores once the backend is imported, before it says it is ready. With ``--pace``
-the child is the grade's pace-setter: before it says it is ready it builds the reference and
-traces its training (``Pacer.warm``), on as many of the idle cores as the grade has where there
-are, and only then moves onto the grade's own.
+onto the grade's cores once the backend is imported, before it says it is ready.
 
 Everything a child says is a claim to the grader: it re-checks what it can and times every phase
 on its own clock.
@@ -73,9 +69,6 @@ def _parser() -> argparse.ArgumentParser:
         type=lambda text: frozenset(int(core) for core in text.split(",")),
         help="the grade's own cores, to move onto once the backend is imported (it started on more)",
     )
-    parser.add_argument(
-        "--pace", action="store_true", help="warm the pace-setter before saying ready (it will pace)"
-    )
     parser.add_argument("--backend", choices=backends.BACKENDS, default=backends.DEFAULT)
     parser.add_argument("--trainer", choices=TRAINERS, default="grader", help="who trains the model")
     parser.add_argument("--gpu-memory-mb", type=int, help="the most GPU memory the backend may use")
@@ -87,11 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def commands(
-    args: argparse.Namespace, channel: Channel, pacer: Pacer | None = None
-) -> dict[str, Callable[[], dict[str, Any]]]:
-    """What this child will do when told: its role's commands, and pacing where no submission code
-    runs (with ``pacer`` where it is warm already)."""
+def commands(args: argparse.Namespace, channel: Channel) -> dict[str, Callable[[], dict[str, Any]]]:
+    """What this child will do when told: its role's commands, and pacing where no submission code runs."""
     role: Builder | Trainer | Verifier
     if args.saved is not None:
         role = Verifier(args, channel)
@@ -101,7 +91,7 @@ def commands(
         role = Builder(args, channel)
     found = role.commands()
     if args.model is None:
-        found["pace"] = (pacer or Pacer(args, channel)).pace
+        found["pace"] = Pacer(args, channel).pace
     return found
 
 
@@ -111,20 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(args.work)
     os.environ["KERAS_BACKEND"] = args.backend  # before anything imports Keras
     lazy.defer()  # what Keras imports but a grade seldom uses, loaded when first used
-    warm_on = _warm_cores(args)
     if args.cores:  # started on idle cores as well as the grade's (grader/cores.py, Lent)
         importlib.import_module(args.backend)  # the slow part of a start, there
-        pin_threads(warm_on)  # then onto as many cores as the grade's, before any thread pool exists
+        pin_threads(args.cores)  # then onto the grade's own, before the backend makes a thread pool
     found = backends.start(args.backend, threads=args.threads, gpu_memory_mb=args.gpu_memory_mb)
-    pacer = None
-    if args.pace and args.model is None:
-        pacer = Pacer(args, channel)
-        pacer.warm()
-        found["pace_warmed_on"] = sorted(warm_on or os.sched_getaffinity(0))
-    if args.cores:
-        pin_threads(args.cores)  # the grade's own, with every thread the backend made
     channel.send("ready", python=platform.python_version(), **found)
-    actions = commands(args, channel, pacer)
+    actions = commands(args, channel)
     model_file = args.model.resolve() if args.model else None
     while (command := read_command()) in actions:
         assert command is not None
@@ -140,19 +122,6 @@ def main(argv: list[str] | None = None) -> int:
             channel.send("error", phase=command, message=message, where=where(model_file))
             return 1
     return 0
-
-
-def _warm_cores(args: argparse.Namespace) -> frozenset[int]:
-    """Where the child starts its backend: the grade's own cores, or for a pace-setter as many lent
-    ones, so that it traces there while the grade's own core builds the model it will pace. The
-    same number of cores either way: a backend sizes its thread pools by them (JAX by the cores it
-    may use when it starts), and the pace-setter's figures must not depend on where it warmed."""
-    if not args.cores:
-        return frozenset()
-    lent = sorted(os.sched_getaffinity(0) - args.cores)
-    if not args.pace or len(lent) < len(args.cores):
-        return args.cores
-    return frozenset(lent[: len(args.cores)])
 
 
 if __name__ == "__main__":

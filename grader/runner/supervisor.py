@@ -218,7 +218,6 @@ class Runner:
     release: Callable[[Runner], None] | None = field(default=None, repr=False)  # how a kept child goes back
     grades: int = 0  # grades it has served so far (a kept child serves several)
     zygote: Zygote | None = None  # to fork this child from (grader/runner/zygote.py)
-    paces: bool = False  # the grade's pace-setter: traced before it is ready (grader/runner/child.py)
     _process: subprocess.Popen[bytes] | Forked | None = field(default=None, init=False, repr=False)
     _busy: bool = field(default=False, init=False, repr=False)  # a command sent and not yet answered
     _startup_cpus: frozenset[int] = field(default=frozenset(), init=False, repr=False)  # lent, until ready
@@ -333,7 +332,6 @@ class Runner:
             "--threads",
             str(len(self.cpus or ())),
             *(["--cores", ",".join(str(core) for core in sorted(self.cpus or ()))] if startup else []),
-            *(["--pace"] if self.paces else []),
             "--backend",
             self.training.backend,
             "--trainer",

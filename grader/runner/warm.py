@@ -137,5 +137,4 @@ def _key(runner: Runner) -> Hashable:
         runner.target,
         runner.sandbox.describe(),
         runner.cancellation,
-        runner.paces,
     )

@@ -3,8 +3,7 @@ for the training clock (grader/timing.py). It runs no submission code, ever.
 
 On ``pace`` it trains the reference on ``x_pace.npy``/``y_pace.npy`` at a lower priority (nice 10:
 about a tenth of the shared cores), answers ``mark`` with its steps and CPU time so far, and
-stops on ``stop`` (both read from stdin between steps). A grade's pace-setter is ``warm``: built
-and traced before it says it is ready, so that pacing begins at once.
+stops on ``stop`` (both read from stdin between steps).
 """
 
 from __future__ import annotations
@@ -38,54 +37,38 @@ class Pacer:
         self.work: Path = args.work
         self.model: Any = None
 
-    def warm(self) -> None:
-        """Build the reference and trace its training on blank images, so that ``pace`` begins
-        at once. A grade's pace-setter does this before it says it is ready, on a lent core where
-        it has one (grader/runner/child.py), while the grade's own core builds the model it paces."""
-        blank = np.zeros((PACE_BATCH * PACE_WARM_STEPS, 28, 28, 1), "float32")
-        labels = np.eye(10, dtype="float32")[np.zeros(len(blank), np.int64)]
-        self._built().fit(**_stream(blank, labels, steps=PACE_WARM_STEPS), verbose=0)
-
     def pace(self) -> dict[str, Any]:
         """Train until ``stop``; returns the totals and their samples."""
-        model = self._built()
+        import keras
+
+        from reference import load
+
+        if self.model is None:  # kept, so pacing again needs no new trace
+            training.set_precision(self.args.precision)
+            keras.utils.set_random_seed(self.args.seed)
+            self.model = load(self.args.recipe).build_model()
         _yield_cores(PACE_NICE)
         x = np.load(self.work / "x_pace.npy", allow_pickle=False).reshape(-1, 28, 28, 1)
         labels = np.load(self.work / "y_pace.npy", allow_pickle=False)
         y = np.eye(10, dtype="float32")[labels]
         clock = _PaceClock(self.channel)
-        model.fit(**_stream(x.astype("float32") / 255.0, y, steps=None), verbose=0, callbacks=[clock])
+        self.model.fit(**_endless(x.astype("float32") / 255.0, y), verbose=0, callbacks=[clock])
         return clock.totals()
 
-    def _built(self) -> Any:
-        """The reference, built once: kept, so pacing again needs no new trace."""
-        if self.model is None:
-            import keras
 
-            from reference import load
-
-            training.set_precision(self.args.precision)
-            keras.utils.set_random_seed(self.args.seed)
-            self.model = load(self.args.recipe).build_model()
-        return self.model
-
-
-def _stream(x: np.ndarray, y: np.ndarray, *, steps: int | None) -> dict[str, Any]:
-    """``fit``'s data for ``steps`` steps of ``PACE_BATCH``, or (None) until told to stop, alike
-    for the warm-up and the pacing so that one trace serves both. On TensorFlow, one epoch that
-    never ends: a new epoch over arrays starts a new ``tf.data`` iterator, and the pace-setter
-    waited 0.1 to 0.2 s (once 1.2 s) at each of them with its core idle (measured, 2048 images in
-    steps of 32), so a ``stop`` that came then kept the grade waiting. The other backends iterate
-    arrays in Python."""
+def _endless(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """``fit``'s data for pacing until told to stop. On TensorFlow, one epoch that never ends: a new
+    epoch over arrays starts a new ``tf.data`` iterator, and the pace-setter waited 0.1 to 0.2 s
+    (once 1.2 s) at each of them with its core idle (measured, 2048 images in steps of 32), so a
+    ``stop`` that came then kept the grade waiting. The other backends iterate arrays in Python."""
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        epochs = 1 if steps is not None else 10**6  # the warm-up's images are `steps` batches
-        return {"x": x, "y": y, "batch_size": PACE_BATCH, "epochs": epochs}
+        return {"x": x, "y": y, "batch_size": PACE_BATCH, "epochs": 10**6}
     import tensorflow as tf
 
     stream = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(PACE_BATCH)
-    return {"x": stream.prefetch(tf.data.AUTOTUNE), "epochs": 1, "steps_per_epoch": steps or 10**12}
+    return {"x": stream.prefetch(tf.data.AUTOTUNE), "epochs": 1, "steps_per_epoch": 10**12}
 
 
 def _yield_cores(nice: int) -> None:
