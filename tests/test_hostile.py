@@ -522,3 +522,17 @@ def test_what_a_self_trained_submission_gets_past_is_said_in_the_readme(
     assert result.metrics.public_accuracy is not None and honest.metrics.public_accuracy is not None
     assert result.metrics.public_accuracy > honest.metrics.public_accuracy + 0.03
     assert NOT_CAUGHT_WHEN_THE_SUBMISSION_TRAINS[name] in SECURITY_MODEL
+
+
+@pytest.mark.parametrize("where", ["bubblewrap", "fallback"])
+def test_a_submission_cannot_stop_the_pace_setter_to_turn_its_grade_into_the_graders_error(
+    where, tmp_path, surroundings, request
+):
+    """A pace-setter that fails is the grader's error, never the student's: so a submission must
+    not be able to make it fail. One that signals every process it can see as it trains reaches
+    none outside its own tree, and is graded on a clock that ran."""
+    sandbox = request.getfixturevalue("fallback") if where == "fallback" else "auto"
+    result, _ = attempt("stop_the_pace_setter", tmp_path, surroundings, sandbox=sandbox, must_fail=False)
+    assert result.problem is None, result.problem  # it reached nothing (it raises if it did)
+    runs = result.training_clock["runs"]
+    assert runs and all(run["pace_steps"] > 0 for run in runs), result.training_clock
