@@ -24,7 +24,7 @@ import contextlib
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -179,7 +179,7 @@ def timed_training(
 ) -> tuple[Any, Cost]:
     """Train ``trainee`` while ``pacer`` paces it; the cost counts the trainee's CPU time since
     ``cpu_from`` (read before it built its model, so work done while building counts too)."""
-    start = pacer.pace(x[:PACE_IMAGES], y[:PACE_IMAGES])
+    start = _paced(pacer.pace, x[:PACE_IMAGES], y[:PACE_IMAGES])
     try:
         trained = trainee.train(x, y, validation)
         cpu = trainee.cpu_seconds() - cpu_from
@@ -187,4 +187,14 @@ def timed_training(
         with contextlib.suppress(Exception):
             pacer.stop_pacing()
         raise
-    return trained, measure(trained.seconds, cpu, start, pacer.stop_pacing())
+    return trained, measure(trained.seconds, cpu, start, _paced(pacer.stop_pacing))
+
+
+def _paced(call: Callable[..., PaceMark], *args: Any) -> PaceMark:
+    """A pace-setter's answer. It runs no submission code, so its failure (it could not start
+    pacing, died or stopped answering) is the grader's, never the run's it was pacing."""
+    try:
+        return call(*args)
+    except Exception as error:
+        said = getattr(error, "message", str(error))
+        raise ClockError(f"the pace-setter failed: {said}\n{getattr(error, 'log', '')}") from error

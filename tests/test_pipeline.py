@@ -433,6 +433,12 @@ def test_time_to_target_runs_every_seed_and_scores_their_aggregate(tmp_path):
     assert graded.verifier.calls.count("pace") == 3 and statuses(progress)["Training time"] == "passed"
 
 
+def test_a_pace_setter_that_fails_on_a_later_seed_is_the_graders_fault_not_that_seeds(tmp_path):
+    died = PhaseFailed("pace", "the process was killed by SIGKILL")
+    with pytest.raises(ClockError, match="the pace-setter failed: the process was killed by SIGKILL"):
+        run(tmp_path, TARGET, verifier={"pace": [None, died]}, more=[{}, {}])
+
+
 def test_every_seed_trains_the_one_declared_model_afresh(tmp_path):
     """Under trainer = "grader" the submission's code runs once: each further seed's trainer
     rebuilds the same declaration, so a build_model() that depends on the seed cannot differ."""
