@@ -121,6 +121,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--install", action="store_true", help="install bubblewrap with apt-get if missing")
 
+    warm = commands.add_parser(
+        "warm",
+        help="keep Keras imported between grades, so each grade here starts its children at once",
+        description=(
+            "start: keep a zygote (Keras and the children's code imported, nothing else run) for "
+            "--backend, from which every later grade on this machine by this user forks its children "
+            "instead of importing Keras itself (2 to 3 s of a grade alone on the CPU). It runs no "
+            "submission's code, answers this user only, and ends after --idle minutes without a "
+            "grade, or at `grader warm stop`. It is used only by grades run from this very code, "
+            "Python and Keras; any other grade starts its own, as without it. Needs root and "
+            "bubblewrap, as forking children does. status: list the kept zygotes."
+        ),
+    )
+    warm.add_argument(
+        "action",
+        choices=("start", "stop", "status"),
+        help="what to do (default: status)",
+        nargs="?",
+        default="status",
+    )
+    warm.add_argument(
+        "--backend", choices=BACKENDS, default="tensorflow", help="the Keras backend (default: tensorflow)"
+    )
+    warm.add_argument(
+        "--idle",
+        type=float,
+        default=30.0,
+        metavar="MINUTES",
+        help="end after this long without a grade (default 30)",
+    )
+
     commands.add_parser(
         "assignments",
         help="list the shipped assignments and their checks",
@@ -459,6 +490,44 @@ def _sandbox(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if isolation.kind == "bubblewrap" else EXIT_FAILED
 
 
+def _warm(args: argparse.Namespace, console: Console) -> int:
+    from grader.runner import kept
+    from grader.runner.sandbox import choose
+    from grader.runner.supervisor import base_env
+    from grader.runner.zygote import problem
+
+    if args.action == "stop":
+        stopped = kept.stop()
+        console.print(f"Stopped {len(stopped)} kept zygote{'' if len(stopped) == 1 else 's'}.")
+        return EXIT_OK
+    if args.action == "start":
+        if (reason := problem(choose("auto").kind)) is not None:
+            _error(console, f"No zygote can be kept here: {reason}.")
+            return EXIT_FAILED
+        if args.idle <= 0:
+            _error(console, "--idle must be a positive number of minutes.")
+            return EXIT_USAGE
+        kept.start(args.backend, base_env(args.backend), idle_s=args.idle * 60)
+    found = kept.running()
+    if not found:
+        console.print(
+            "No zygote is kept warm: each grade imports Keras itself. `grader warm start` keeps one."
+        )
+    for one in found:
+        current = one.socket == str(kept.socket_path(one.backend, base_env(one.backend)))
+        console.print(
+            f"[green]Kept warm[/green]: {one.backend} (Keras {one.keras}), pid {one.pid}, "
+            f"{one.sessions} grade{'' if one.sessions == 1 else 's'} using it; ends after "
+            f"{one.idle_limit_s / 60:g} min without a grade (idle {one.idle_s / 60:.1f} min)."
+            + (
+                ""
+                if current
+                else " [yellow]Made from other code or versions: no grade from this one uses it.[/yellow]"
+            )
+        )
+    return EXIT_OK
+
+
 def _assignments(console: Console) -> int:
     from rich.table import Table
 
@@ -686,6 +755,7 @@ def main(argv: list[str] | None = None) -> int:
             "calibrate": _calibrate,
             "assignments": lambda _, out: _assignments(out),
             "sandbox": _sandbox,
+            "warm": _warm,
             "verify-docs": _verify_docs,
             "compat": _compat,
             "leaderboard": _leaderboard,

@@ -45,7 +45,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader.runner import confine
+from grader.runner import confine, kept
 from grader.runner.sandbox import (
     Mount,
     claim_user,
@@ -135,9 +135,18 @@ class Zygote:
         self.broken: str | None = None
         self.forks = 0
         self.start_s: float | None = None  # how long it took to import Keras, once started
+        self.kept: int | None = None  # the pid of the kept zygote this one is a session of
+        self._started = False
 
     def _start(self) -> None:
         started = time.monotonic()
+        self._started = True
+        if (session := kept.session(self.backend, self._env)) is not None:
+            self._socket, ready = session
+            self.keras_home, self.kept = str(ready["keras_home"]), int(ready["kept"])
+            threading.Thread(target=self._listen, daemon=True).start()
+            self.start_s = time.monotonic() - started
+            return
         self._scratch = tempfile.TemporaryDirectory(prefix="grader-zygote-")
         home = Path(self._scratch.name)
         for name in ("root", "home", "keras", "tmp"):
@@ -182,7 +191,7 @@ class Zygote:
             return self._available()
 
     def _available(self) -> bool:
-        if self._process is None and not self.broken:
+        if not self._started and not self.broken:
             try:
                 self._start()
                 self._probe()
@@ -348,30 +357,46 @@ class Zygote:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
-        if self._socket is not None:
+        if self._socket is not None:  # a kept zygote's session ends when it sees its socket close
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
             self._socket.close()
 
     def close(self) -> None:
         with self._lock:
-            if self._process is not None:
+            if self._started:
                 self._stop()
-                self._log.close()
-                self._scratch.cleanup()
-                self._process = None
+                if self._process is not None:
+                    self._log.close()
+                    self._scratch.cleanup()
+                    self._process = None
+                self._started = False
 
 
 # -- the zygote's side -------------------------------------------------------------------------
 def serve(channel: socket.socket, backend: str, root: str) -> None:
     """Import Keras and the child's code, then fork a confined child for each request until the grader
     closes the socket; report each fork's pid, and its exit code once it ends."""
-    from grader.runner import child, lazy
+    prepare(backend)
+    serve_forks(channel, os.open("/proc/self/ns/pid", os.O_RDONLY), root, {"ready": True})
+
+
+def prepare(backend: str) -> None:
+    """What a zygote holds: Keras on ``backend`` and the child's code imported, nothing else run."""
+    from grader.runner import child, lazy  # noqa: F401 - what every fork runs
 
     lazy.defer()
     importlib.import_module(backend)
     import keras  # noqa: F401 - what every fork would otherwise import for itself
 
-    own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
-    channel.send(json.dumps({"ready": True}).encode())
+
+def serve_forks(channel: socket.socket, own_pids: int, root: str, ready: dict[str, Any]) -> None:
+    """Say ``ready``, then fork a confined child for each request until the grader closes
+    ``channel``; report each fork's pid, and its exit code once it ends. ``own_pids``: this
+    process's PID namespace, which each fork leaves for a namespace of its own."""
+    from grader.runner import child
+
+    channel.send(json.dumps(ready).encode())
     forks: set[int] = set()
     while True:
         readable, _, _ = select.select([channel], [], [], REAP_EVERY_S)
