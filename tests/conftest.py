@@ -50,6 +50,40 @@ def pytest_report_header() -> str:
     return f"{describe(key(BACKEND))}; device {describe_device()}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_kept_zygote(tmp_path_factory) -> None:
+    """Grades in this run fork from zygotes of their own, not from one this machine's user keeps
+    warm (``grader warm``), unless a test keeps one itself (``kept_zygote``)."""
+    from grader.runner import kept
+
+    kept.FOLDER = tmp_path_factory.getbasetemp() / "no-kept-zygote"
+
+
+@pytest.fixture(scope="module")
+def kept_zygote():
+    """A zygote kept warm (grader/runner/kept.py) that every grade in the module forks from, in a
+    folder of its own that other users may pass through (so that a test can try to reach it)."""
+    import shutil
+    import tempfile
+
+    from grader.runner import kept
+    from grader.runner.sandbox import choose
+    from grader.runner.supervisor import base_env
+    from grader.runner.zygote import problem
+
+    if (reason := problem(choose("auto").kind)) is not None:
+        pytest.skip(reason)
+    folder = Path(tempfile.mkdtemp(prefix="grader-kept-test-"))
+    folder.chmod(0o755)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kept, "FOLDER", folder / "kept")
+        try:
+            yield kept.start(BACKEND, base_env(BACKEND), idle_s=900)
+        finally:
+            kept.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def sample():
     """The MNIST sample (8,000 train / 2,000 test real digits)."""

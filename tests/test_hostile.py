@@ -36,10 +36,12 @@ from rich.console import Console
 import grader
 from grader.grade import grade
 from grader.results import Grade
+from grader.runner import kept
 from grader.runner.sandbox import SandboxError, choose
 from grader.runner.warm import WarmChildren
 from grader.runner.zygote import problem
 from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS
+from tests.test_kept import settled
 
 pytestmark = pytest.mark.spread  # independent grades: any free worker takes the next
 
@@ -241,6 +243,38 @@ def test_a_builder_forked_from_a_zygote_stops_each_attempt_the_same_way(name, tm
     as it does in a builder bubblewrap started."""
     _, messages = attempt(name, tmp_path, surroundings, trainer="grader", forked=True)
     assert GRADER_TRAINS[name] in messages
+
+
+KEPT = {
+    **{
+        name: GRADER_TRAINS[name]
+        for name in ("exit_during_import", "fill_disk", "memory_hog", "never_returns")
+    },
+    **{name: GRADER_TRAINS[name] for name in ("process_swarm", "raises_in_build")},
+    "leave_a_process": "RuntimeError: left something running",
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEPT))
+def test_a_builder_forked_from_a_kept_zygote_stops_each_attempt_the_same_way(
+    name, tmp_path, surroundings, kept_zygote, monkeypatch
+):
+    """A zygote kept warm between grades (``grader warm``, grader/runner/kept.py) serves every grade
+    that comes after: each attempt ends as it does in a builder bubblewrap started, and leaves the
+    kept zygote as it found it, with no process under it, serving the next."""
+    sessions = []
+    real = kept.session
+
+    def counted(*args):
+        found = real(*args)
+        sessions.append(found is not None)
+        return found
+
+    monkeypatch.setattr(kept, "session", counted)
+    _, messages = attempt(name, tmp_path, surroundings, trainer="grader", forked=True)
+    assert KEPT[name] in messages
+    assert sessions and all(sessions), "the class did not fork from the kept zygote"
+    assert settled(kept_zygote.pid)
 
 
 def test_a_forked_builder_sees_no_labels_writes_nowhere_else_and_leaves_nothing(tmp_path, surroundings):

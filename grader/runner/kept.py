@@ -34,6 +34,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -120,13 +121,25 @@ def _connect(path: Path) -> socket.socket | None:
     channel = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     channel.settimeout(ANSWER_S)
     try:
-        channel.connect(str(path))
+        with _short(path) as address:
+            channel.connect(address)
         if _peer_uid(channel) != os.geteuid():
             raise OSError("not this user's")
     except OSError:
         channel.close()
         return None
     return channel
+
+
+@contextlib.contextmanager
+def _short(path: Path) -> Iterator[str]:
+    """An address for the socket at ``path`` within the 107 bytes a socket's address may have,
+    however deep its folder: the name, through this process's descriptor of the folder."""
+    folder = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{folder}/{path.name}"
+    finally:
+        os.close(folder)
 
 
 def _peer_uid(channel: socket.socket) -> int:
@@ -183,7 +196,7 @@ def start(backend: str, env: dict[str, str], *, idle_s: float = IDLE_S) -> Kept:
     home = Path(tempfile.mkdtemp(prefix="grader-warm-"))
     for name in ("root", "home", "keras", "tmp"):
         (home / name).mkdir()
-    log = home / "output.txt"
+    log = path.with_suffix(".log")  # kept when it ends, to say why
     argv = [sys.executable, "-m", "grader.runner.kept", "--socket", str(path), "--backend", backend]
     argv += ["--home", str(home), "--idle", str(idle_s)]
     with open(log, "wb") as output:
@@ -199,7 +212,7 @@ def start(backend: str, env: dict[str, str], *, idle_s: float = IDLE_S) -> Kept:
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         if (found := _described(path)) is not None:
-            process.returncode = 0  # it goes on without us: no warning that it still runs
+            threading.Thread(target=process.wait, daemon=True).start()  # reaped if it ends first
             return found
         if process.poll() is not None and not (process.returncode == 0 and _locked(path)):
             said = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -325,7 +338,8 @@ def _listening(listener: socket.socket, path: Path) -> Iterator[None]:
     """Listen on ``path``, which appears only once the zygote is ready, and is gone when it ends."""
     unready = path.with_suffix(f".{os.getpid()}")
     unready.unlink(missing_ok=True)
-    listener.bind(str(unready))
+    with _short(unready) as address:
+        listener.bind(address)
     os.chmod(unready, 0o600)
     listener.listen(16)
     os.replace(unready, path)
