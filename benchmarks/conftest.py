@@ -17,6 +17,15 @@ CONV_BATCH = 128
 PEAK_REPEATS = 5
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_kept_zygote(tmp_path_factory) -> None:
+    """Grades measured here fork from zygotes of their own, not from one this machine's user keeps
+    warm (``grader warm``), unless a benchmark keeps one itself."""
+    from grader.runner import kept
+
+    kept.FOLDER = tmp_path_factory.getbasetemp() / "no-kept-zygote"
+
+
 @pytest.fixture(scope="session")
 def fashion():
     from grader.data import load_dataset, prepare

@@ -186,6 +186,12 @@ def lines(runs: list[dict[str, Any]]) -> list[str]:
                     f"training {info['own_core_only_train_s']} s = {info['own_core_only_overhead_ratio']}x, "
                     f"training began at {info['own_core_only_before_training_s']} s"
                 )
+            if "kept_warm_overhead_ratio" in info:
+                found.append(
+                    f"  after `grader warm start` (children forked from a kept zygote): total "
+                    f"{info['kept_warm_total_s']} s / training {info['kept_warm_train_s']} s = "
+                    f"{info['kept_warm_overhead_ratio']}x, training began at {info['kept_warm_before_training_s']} s"
+                )
         elif "jobs2_per_hour" in info:
             found.append(
                 f"class of {info['submissions']} on {info['cores']} cores: --jobs 1 {info['jobs1_per_hour']:,} "

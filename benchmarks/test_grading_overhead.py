@@ -1,9 +1,11 @@
 """Grading overhead: the whole wall time to grade alice (both children's start-up, build, data
 hand-over, training, the verifier's load and predictions, scoring, results) over the training
 time inside it, with the reference's calibration cached beforehand. Also where the seconds
-before training starts go. Each round grades alice twice, as ``grader grade`` does (its children
-start on the cores no grade holds as well as its own: grader/cores.py, ``Lent``) and then on its
-own core only, as a grade in a class does; both must give the same points and accuracy.
+before training starts go. Each round grades alice three times: as ``grader grade`` does (its
+children start on the cores no grade holds as well as its own: grader/cores.py, ``Lent``), then on
+its own core only, as a grade in a class does, then as ``grader grade`` does after ``grader warm
+start``, forking its children from a zygote kept warm between grades (grader/runner/kept.py) where
+one can be kept; all must give the same points and accuracy.
 
     nox -s bench -- -k overhead
 """
@@ -19,6 +21,10 @@ from rich.console import Console
 from benchmarks.conftest import BACKEND
 from grader.cores import available_cores
 from grader.grade import grade
+from grader.runner import kept
+from grader.runner.sandbox import choose
+from grader.runner.supervisor import base_env
+from grader.runner.zygote import problem
 
 ALICE = Path(__file__).parent.parent / "submissions" / "alice"
 ROUNDS = 3
@@ -29,22 +35,43 @@ def test_grading_overhead(benchmark, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     quiet = Console(file=io.StringIO())
     grade(ALICE, backend=BACKEND, cache_root=cache, console=quiet)  # calibrate once; warm the file cache
-    rounds: dict[str, list[dict[str, float]]] = {"alone": [], "own core only": []}
+    rounds: dict[str, list[dict[str, float]]] = {"alone": [], "own core only": [], "kept warm": []}
+    cold = kept.FOLDER  # none kept there (benchmarks/conftest.py)
+    warm = tmp_path_factory.mktemp("kept") / "kept"
+    keep = problem(choose("auto").kind) is None
+    if keep:
+        kept.FOLDER = warm
+        kept.start(BACKEND, base_env(BACKEND), idle_s=3600)
+
+    def kept_warm():
+        kept.FOLDER = warm
+        try:
+            return grade(ALICE, backend=BACKEND, cache_root=cache, console=quiet)
+        finally:
+            kept.FOLDER = cold
 
     def one_round() -> None:
+        kept.FOLDER = cold
         alone = grade(ALICE, backend=BACKEND, cache_root=cache, console=quiet)
         own = grade(
             ALICE, backend=BACKEND, cache_root=cache, console=quiet, cpus=frozenset(available_cores())
         )
-        for result in (alone, own):
+        results = {"alone": alone, "own core only": own, **({"kept warm": kept_warm()} if keep else {})}
+        for name, result in results.items():
             assert result.score == result.possible, result.problem
-        assert alone.metrics.accuracy == own.metrics.accuracy
-        rounds["alone"].append(alone.timings)
-        rounds["own core only"].append(own.timings)
+            assert result.metrics.accuracy == alone.metrics.accuracy
+            rounds[name].append(result.timings)
 
-    benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1)
+    try:
+        benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1)
+    finally:
+        kept.FOLDER = warm
+        kept.stop()
+        kept.FOLDER = cold
     for name, timings in rounds.items():
-        prefix = "" if name == "alone" else "own_core_only_"
+        if not timings:
+            continue
+        prefix = {"alone": "", "own core only": "own_core_only_", "kept warm": "kept_warm_"}[name]
         median = {phase: statistics.median(t[phase] for t in timings) for phase in PHASES}
         benchmark.extra_info.update(
             {

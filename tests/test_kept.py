@@ -265,6 +265,17 @@ def test_grader_warm_starts_lists_and_stops_and_an_idle_one_ends_by_itself(tmp_p
     assert main(["warm", "start", "--backend", BACKEND]) == 0
     (again,) = kept.running()
     assert again.idle_limit_s == 1800
-    assert main(["warm", "stop"]) == 0
-    assert "Stopped 1 kept zygote." in capsys.readouterr().out
-    assert gone([again.pid]) and kept.running() == []
+    zygote = Zygote(BACKEND, base_env(BACKEND))
+    try:
+        assert zygote.available() and zygote.kept == again.pid
+        assert main(["warm", "stop"]) == 0
+        assert "Stopped 1 kept zygote." in capsys.readouterr().out
+        assert kept.running() == [] and not Path(again.socket).exists()
+        # a grade that was using it goes on to its end, and the kept zygote ends after it
+        with builder(SUBMISSIONS / "alice", tmp_path / "work", zygote) as child:
+            assert isinstance(child._process, Forked)
+            assert child.build().facts.total_params > 0
+        assert _alive(again.pid)
+    finally:
+        zygote.close()
+    assert gone([again.pid])

@@ -227,8 +227,8 @@ def start(backend: str, env: dict[str, str], *, idle_s: float = IDLE_S) -> Kept:
 
 
 def stop() -> list[Kept]:
-    """Stop every kept zygote of this user; the ones stopped. A grade that is using one goes on to
-    its end: its session ends with it."""
+    """Stop every kept zygote of this user; the ones stopped. Each stops listening at once; a grade
+    that is using one goes on to its end, and the kept zygote ends with the last such grade."""
     stopped = []
     for found in running():
         if _ask(Path(found.socket), "stop") is not None:
@@ -281,7 +281,15 @@ def serve(path: Path, backend: str, home: Path, idle_s: float) -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
+        os.close(lock)
         return  # another start of the same zygote got here first: that one serves
+    try:
+        _serve(path, backend, home, idle_s, lock)
+    finally:
+        os.close(lock)  # a new start may serve while this one's sessions end
+
+
+def _serve(path: Path, backend: str, home: Path, idle_s: float, lock: int) -> None:
     from grader.runner import zygote
 
     zygote.prepare(backend)
@@ -390,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(args.socket, args.backend, args.home, args.idle)
     finally:
+        # Grades using it go on to their end: their forks are made in its folder (a second
+        # SIGTERM ends it at once).
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with contextlib.suppress(ChildProcessError):
+            while True:
+                os.wait()
         shutil.rmtree(args.home, ignore_errors=True)
     return 0
 
