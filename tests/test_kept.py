@@ -265,6 +265,13 @@ def test_grader_warm_starts_lists_and_stops_and_an_idle_one_ends_by_itself(tmp_p
     assert main(["warm", "start", "--backend", BACKEND]) == 0
     (again,) = kept.running()
     assert again.idle_limit_s == 1800
+    capsys.readouterr()
+    with monkeypatch.context() as upgraded:  # as after an upgrade or an edit of the grader's code
+        real = kept.key
+        upgraded.setattr(kept, "key", lambda backend, env: real(backend, env) + "-changed")
+        assert main(["warm"]) == 0
+        said = " ".join(capsys.readouterr().out.split())  # as wrapped to the terminal's width
+        assert "Made from other code or versions: no grade from this one uses it." in said
     zygote = Zygote(BACKEND, base_env(BACKEND))
     try:
         assert zygote.available() and zygote.kept == again.pid
@@ -279,3 +286,14 @@ def test_grader_warm_starts_lists_and_stops_and_an_idle_one_ends_by_itself(tmp_p
     finally:
         zygote.close()
     assert gone([again.pid])
+
+
+def test_grader_warm_start_says_why_where_no_zygote_can_be_kept(tmp_path, monkeypatch, capsys):
+    import grader.runner.zygote
+
+    monkeypatch.setattr(kept, "FOLDER", tmp_path / "kept")
+    monkeypatch.setattr(grader.runner.zygote, "problem", lambda kind: "forking a confined child needs root")
+    assert main(["warm", "start"]) == 1
+    said = " ".join(capsys.readouterr().out.split())
+    assert "No zygote can be kept here: forking a confined child needs root." in said
+    assert kept.running() == []
