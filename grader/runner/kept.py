@@ -240,9 +240,16 @@ def _described(path: Path) -> Kept | None:
     said = _ask(path, "status")
     if said is None:
         return None
-    return Kept(
-        **{name: said[name] for name in Kept.__dataclass_fields__ if name != "socket"}, socket=str(path)
-    )
+    # one from another version of the grader may say less: it is still listed, and stopped
+    unsaid = {
+        "pid": 0,
+        "backend": "unknown",
+        "keras": "unknown",
+        "sessions": 0,
+        "idle_s": 0.0,
+        "idle_limit_s": 0.0,
+    }
+    return Kept(**{name: said.get(name, default) for name, default in unsaid.items()}, socket=str(path))
 
 
 def _home_env(home: Path) -> dict[str, str]:
