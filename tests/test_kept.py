@@ -247,10 +247,19 @@ def test_a_kept_zygote_made_from_other_code_is_never_used(kept_zygote, tmp_path,
         zygote.close()
 
 
-def test_grader_warm_starts_lists_and_stops_and_an_idle_one_ends_by_itself(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def elsewhere(tmp_path, monkeypatch):
+    """Kept zygotes in a folder of the test's own; whatever the test leaves there is stopped."""
+    monkeypatch.setattr(kept, "FOLDER", tmp_path / "kept")
+    yield kept.FOLDER
+    kept.stop()
+
+
+def test_grader_warm_starts_lists_and_stops_and_an_idle_one_ends_by_itself(
+    elsewhere, tmp_path, monkeypatch, capsys
+):
     if (reason := problem(choose("auto").kind)) is not None:
         pytest.skip(reason)
-    monkeypatch.setattr(kept, "FOLDER", tmp_path / "kept")
     assert main(["warm"]) == 0
     assert "No zygote is kept warm" in capsys.readouterr().out
     assert main(["warm", "start", "--backend", BACKEND, "--idle", "0.05"]) == 0  # three seconds
@@ -288,10 +297,9 @@ def test_grader_warm_starts_lists_and_stops_and_an_idle_one_ends_by_itself(tmp_p
     assert gone([again.pid])
 
 
-def test_grader_warm_start_says_why_where_no_zygote_can_be_kept(tmp_path, monkeypatch, capsys):
+def test_grader_warm_start_says_why_where_no_zygote_can_be_kept(elsewhere, monkeypatch, capsys):
     import grader.runner.zygote
 
-    monkeypatch.setattr(kept, "FOLDER", tmp_path / "kept")
     monkeypatch.setattr(grader.runner.zygote, "problem", lambda kind: "forking a confined child needs root")
     assert main(["warm", "start"]) == 1
     said = " ".join(capsys.readouterr().out.split())
