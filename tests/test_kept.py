@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,8 +26,8 @@ from grader.runner.sandbox import choose
 from grader.runner.supervisor import PhaseFailed, Runner, _alive, base_env
 from grader.runner.watchdog import tree
 from grader.runner.zygote import Forked, Zygote, problem
-from tests.conftest import BACKEND, CLASS_ASSIGNMENT, HOSTILE, SUBMISSIONS
-from tests.test_zygote import builder, gone
+from tests.conftest import BACKEND, CLASS_ASSIGNMENT, SUBMISSIONS
+from tests.test_zygote import builder, gone, grader_in_a_build
 
 SNOOP = """
 import json, os, socket, stat
@@ -64,33 +63,6 @@ try:
     print("answered" if channel.recv(65536) else "closed")
 except OSError as error:
     print(type(error).__name__)
-"""
-GRADER_KILLED = """
-import os, sys, time
-from pathlib import Path
-from grader.runner import kept
-from grader.runner.supervisor import Runner, Subject, base_env
-from grader.runner.zygote import Zygote
-from grader.settings import Training
-
-backend, folder, model, work = sys.argv[1:5]
-kept.FOLDER = Path(folder)
-zygote = Zygote(backend, base_env(backend))
-assert zygote.available() and zygote.kept, zygote.broken
-child = Runner(
-    Subject.submission(Path(model)),
-    recipe="conv_32_64_64",
-    training=Training(max_epochs=1, time_limit_s=300.0, backend=backend, trainer="grader"),
-    work=Path(work),
-    cpus=frozenset({min(os.sched_getaffinity(0))}),
-    zygote=zygote,
-)
-child.start()
-child.wait_ready()
-child._send("build")
-time.sleep(1.0)  # in build_model(), which never returns
-print(child._process.pid, flush=True)
-time.sleep(600)
 """
 
 
@@ -194,24 +166,9 @@ def test_the_kept_zygote_answers_its_own_user_only(kept_zygote):
 
 
 def test_a_grade_killed_mid_build_leaves_no_fork_and_the_kept_zygote_serves_on(kept_zygote, tmp_path):
-    grader = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            GRADER_KILLED,
-            BACKEND,
-            str(kept.FOLDER),
-            str(HOSTILE / "never_returns" / "model.py"),
-            str(tmp_path / "w"),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).parent.parent,
-    )
-    assert grader.stdout is not None
-    line = grader.stdout.readline()
-    assert line, "the grader did not start its forked builder"
-    started = tree(int(line))
+    grader, zygote_pid, fork_pid = grader_in_a_build(tmp_path, kept.FOLDER)
+    assert zygote_pid == kept_zygote.pid
+    started = tree(fork_pid)
     assert len(started) == 2  # PID 1 of its namespace, and the builder
     grader.send_signal(signal.SIGKILL)
     grader.wait()

@@ -242,11 +242,13 @@ def gone(pids: list[int], within_s: float = 10.0) -> bool:
 GRADER_KILLED = """
 import os, sys, time
 from pathlib import Path
+from grader.runner import kept
 from grader.runner.supervisor import Runner, Subject, base_env
 from grader.runner.zygote import Zygote
 from grader.settings import Training
 
-backend, model, work = sys.argv[1:4]
+backend, folder, model, work = sys.argv[1:5]
+kept.FOLDER = Path(folder)  # where a kept zygote is looked for (grader/runner/kept.py)
 zygote = Zygote(backend, base_env(backend))
 assert zygote.available(), zygote.broken
 child = Runner(
@@ -261,20 +263,21 @@ child.start()
 child.wait_ready()
 child._send("build")
 time.sleep(1.0)  # in build_model(), which never returns
-print(zygote._process.pid, child._process.pid, flush=True)
+print(zygote.kept or zygote._process.pid, child._process.pid, flush=True)
 time.sleep(600)
 """
 
 
-def test_a_grader_killed_mid_build_leaves_no_zygote_and_no_fork(tmp_path, zygote):
-    """However the grader ends (SIGKILL here, which nothing can catch), its zygote sees its socket
-    close and ends, and every fork dies with the zygote: nothing it started runs on unwatched."""
+def grader_in_a_build(tmp_path: Path, kept_folder: Path) -> tuple[subprocess.Popen[str], int, int]:
+    """A grader in a process of its own, its forked builder in a build that never returns: the
+    grader, the pid of its zygote (the kept one where ``kept_folder`` holds one) and the fork's."""
     grader = subprocess.Popen(
         [
             sys.executable,
             "-c",
             GRADER_KILLED,
             BACKEND,
+            str(kept_folder),
             str(HOSTILE / "never_returns" / "model.py"),
             str(tmp_path / "w"),
         ],
@@ -286,6 +289,13 @@ def test_a_grader_killed_mid_build_leaves_no_zygote_and_no_fork(tmp_path, zygote
     line = grader.stdout.readline()
     assert line, "the grader did not start its forked builder"
     zygote_pid, fork_pid = (int(pid) for pid in line.split())
+    return grader, zygote_pid, fork_pid
+
+
+def test_a_grader_killed_mid_build_leaves_no_zygote_and_no_fork(tmp_path, zygote):
+    """However the grader ends (SIGKILL here, which nothing can catch), its zygote sees its socket
+    close and ends, and every fork dies with the zygote: nothing it started runs on unwatched."""
+    grader, zygote_pid, fork_pid = grader_in_a_build(tmp_path, tmp_path / "none-kept-here")
     started = [zygote_pid, *tree(fork_pid)]
     assert len(started) == 3
     grader.kill()

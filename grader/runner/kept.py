@@ -184,6 +184,7 @@ def start(backend: str, env: dict[str, str], *, idle_s: float = IDLE_S) -> Kept:
     """Start a kept zygote for ``backend`` (or find the one already running from this code), and
     wait until it answers."""
     from grader.runner.sandbox import SandboxError
+    from grader.runner.zygote import make_home
 
     if not own_folder(FOLDER):
         raise SandboxError(
@@ -194,8 +195,7 @@ def start(backend: str, env: dict[str, str], *, idle_s: float = IDLE_S) -> Kept:
     if (found := _described(path)) is not None:
         return found
     home = Path(tempfile.mkdtemp(prefix="grader-warm-"))
-    for name in ("root", "home", "keras", "tmp"):
-        (home / name).mkdir()
+    folders = make_home(home)
     log = path.with_suffix(".log")  # kept when it ends, to say why
     argv = [sys.executable, "-m", "grader.runner.kept", "--socket", str(path), "--backend", backend]
     argv += ["--home", str(home), "--idle", str(idle_s)]
@@ -205,7 +205,7 @@ def start(backend: str, env: dict[str, str], *, idle_s: float = IDLE_S) -> Kept:
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            env={**env, **_home_env(home)},
+            env={**env, **folders},
             cwd=home,
             start_new_session=True,  # it outlives this command
         )
@@ -250,15 +250,6 @@ def _described(path: Path) -> Kept | None:
         "idle_limit_s": 0.0,
     }
     return Kept(**{name: said.get(name, default) for name, default in unsaid.items()}, socket=str(path))
-
-
-def _home_env(home: Path) -> dict[str, str]:
-    return {
-        "HOME": str(home / "home"),
-        "TMPDIR": str(home / "tmp"),
-        "KERAS_HOME": str(home / "keras"),
-        "MPLCONFIGDIR": str(home / "home"),
-    }
 
 
 def _lock_path(path: Path) -> Path:

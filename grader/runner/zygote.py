@@ -78,6 +78,19 @@ class ForkRefused(ZygoteError):
     """The zygote answered that it could not fork this child."""
 
 
+def make_home(home: Path) -> dict[str, str]:
+    """Make a zygote's own folders in ``home`` (``root``: where each fork's root is mounted);
+    the environment that points it at them."""
+    for name in ("root", "home", "keras", "tmp"):
+        (home / name).mkdir()
+    return {
+        "HOME": str(home / "home"),
+        "TMPDIR": str(home / "tmp"),
+        "KERAS_HOME": str(home / "keras"),
+        "MPLCONFIGDIR": str(home / "home"),
+    }
+
+
 def problem(sandbox_kind: str) -> str | None:
     """Why children cannot be forked here (None when they can)."""
     if sandbox_kind != "bubblewrap":
@@ -149,18 +162,10 @@ class Zygote:
             return
         self._scratch = tempfile.TemporaryDirectory(prefix="grader-zygote-")
         home = Path(self._scratch.name)
-        for name in ("root", "home", "keras", "tmp"):
-            (home / name).mkdir()
-        self.keras_home = str(home / "keras")
+        env = {**self._env, **make_home(home)}
+        self.keras_home = env["KERAS_HOME"]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = tempfile.TemporaryFile(prefix="grader-zygote-output-")  # noqa: SIM115 - closed in close()
-        env = {
-            **self._env,
-            "HOME": str(home / "home"),
-            "TMPDIR": str(home / "tmp"),
-            "KERAS_HOME": self.keras_home,
-            "MPLCONFIGDIR": str(home / "home"),
-        }
         argv = [sys.executable, "-m", "grader.runner.zygote", "--socket-fd", str(theirs.fileno())]
         argv += ["--backend", self.backend, "--root", str(home / "root")]
         self._process = subprocess.Popen(
