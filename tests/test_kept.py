@@ -22,7 +22,7 @@ from rich.console import Console
 
 from grader.cli import main
 from grader.runner import kept
-from grader.runner.sandbox import choose
+from grader.runner.sandbox import SandboxError, choose
 from grader.runner.supervisor import PhaseFailed, Runner, _alive, base_env
 from grader.runner.watchdog import tree
 from grader.runner.zygote import Forked, Zygote, problem
@@ -262,3 +262,23 @@ def test_grader_warm_start_says_why_where_no_zygote_can_be_kept(elsewhere, monke
     said = " ".join(capsys.readouterr().out.split())
     assert "No zygote can be kept here: forking a confined child needs root." in said
     assert kept.running() == []
+
+
+def test_no_zygote_is_kept_or_used_where_another_user_could_change_its_folder(kept_zygote):
+    """Another user who could change the folder could put a socket of their own where a grade
+    looks for the kept zygote: such a folder is refused by ``grader warm start`` and by every grade."""
+    folder = kept.FOLDER
+    mode = folder.stat().st_mode & 0o777
+    try:
+        folder.chmod(0o777)
+        with pytest.raises(SandboxError, match="is not a folder that only this user can change"):
+            kept.start(BACKEND, base_env(BACKEND))
+        zygote = Zygote(BACKEND, base_env(BACKEND))
+        try:
+            assert zygote.available(), zygote.broken
+            assert zygote.kept is None and zygote._process is not None  # a zygote of its own
+        finally:
+            zygote.close()
+    finally:
+        folder.chmod(mode)
+    assert [k.pid for k in kept.running()] == [kept_zygote.pid]
