@@ -31,6 +31,7 @@ from grader.data import DataError, Dataset, load_dataset
 from grader.grade import resolve_assignment
 from grader.pipeline import Context, build, execute, gate, rebuild
 from grader.report import MARKS
+from grader.results import SAID_HEADING
 from grader.runner.sandbox import choose
 from grader.runner.supervisor import PhaseFailed, Runner, Subject, Trained
 from grader.submission import read_submission
@@ -53,7 +54,8 @@ class CheckOutcome:
     trained: Trained | None = None
     problem: str | None = None
     log: str = ""
-    notes: tuple[str, ...] = ()  # what building said (a notebook's graded fit call, its skipped magics)
+    notes: tuple[str, ...] = ()  # the grader's notes
+    said: tuple[str, ...] = ()  # what building said (a notebook's graded fit call, its skipped magics)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +174,7 @@ def check_submission(
                     problem=progress.problem,
                     log=progress.log,
                     notes=tuple(progress.notes),
+                    said=tuple(progress.said),
                 )
                 if progress.problem or not all(c.passed for c in checks):
                     return outcome
@@ -212,6 +215,10 @@ def render_check(outcome: CheckOutcome, console: Console) -> None:
         console.print(Text(outcome.problem, style="red"))
     for note in outcome.notes:
         console.print(Text(f"Note: {note}", style="yellow"))
+    if outcome.said:
+        console.print(Text(f"{SAID_HEADING}:", style="yellow"))
+        for note in outcome.said:
+            console.print(Text(f"- {note}", style="yellow"))
     if outcome.log:
         console.print("Last lines your code printed:\n" + outcome.log, markup=False, highlight=False)
     if outcome.ok:

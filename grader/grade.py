@@ -274,6 +274,8 @@ def _grade(
         log=progress.log,
         model=progress.model,
         notes=(*folder.notes, *progress.notes),
+        said=tuple(progress.said),
+        said_cut=progress.said_cut,
         history=tuple(progress.history),
         baseline=_baseline_figures(progress.baseline),
         training_clock=_clock_figures(progress),

@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from grader import wire
+
 Shape = tuple[int | None, ...]
+MAX_FACT_LAYERS = 4096  # a declaration has at most 512 layers; facts count nested ones too
+MAX_RANK = 16
 
 
 @dataclass(frozen=True)
@@ -46,18 +50,33 @@ class ModelFacts:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelFacts:
-        """Rebuild from JSON, checking types: the data may come from an untrusted child."""
-        layers = tuple(
-            LayerFacts(
-                kind=str(layer["kind"]),
-                output_shape=tuple(None if d is None else int(d) for d in layer["output_shape"]),
-                params=int(layer["params"]),
-                name=str(layer.get("name", "")),
+    def from_dict(cls, data: Any) -> ModelFacts:
+        """Rebuild from JSON, checking every field's type and size: the data may come from an
+        untrusted child (raises ``wire.Malformed``)."""
+        if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
+            raise wire.Malformed("the model's facts are not an object listing its layers")
+        if len(data["layers"]) > MAX_FACT_LAYERS:
+            raise wire.Malformed(f"the model's facts list over {MAX_FACT_LAYERS:,} layers")
+        layers = []
+        for layer in data["layers"]:
+            if not isinstance(layer, dict) or not isinstance(layer.get("output_shape"), list):
+                raise wire.Malformed("a layer's facts are not an object with an output shape")
+            if len(layer["output_shape"]) > MAX_RANK:
+                raise wire.Malformed(f"a layer's output shape has over {MAX_RANK} dimensions")
+            layers.append(
+                LayerFacts(
+                    kind=wire.text(layer.get("kind"), 64, what="a layer's kind"),
+                    output_shape=tuple(
+                        None if d is None else wire.whole(d, what="a dimension")
+                        for d in layer["output_shape"]
+                    ),
+                    params=wire.whole(layer.get("params"), what="a layer's parameters"),
+                    name=wire.text(layer.get("name", ""), 256, what="a layer's name"),
+                )
             )
-            for layer in data["layers"]
-        )
-        return cls(layers, int(data["total_params"]), int(data["trainable_params"]))
+        total = wire.whole(data.get("total_params"), what="the parameter count")
+        trainable = wire.whole(data.get("trainable_params"), what="the trainable parameter count")
+        return cls(tuple(layers), total, trainable)
 
 
 def format_shape(shape: Shape) -> str:

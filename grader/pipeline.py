@@ -30,24 +30,28 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader.assignment import Assignment
-from grader.checks import Baseline, Check, CheckResult, Evidence
+from grader.checks import Baseline, Check, CheckResult, Evidence, TrainingTime
 from grader.data import Dataset
 from grader.declaration import REFUSAL, described
 from grader.model_facts import ModelFacts
 from grader.results import Metrics
 from grader.runner.files import UnsafeFile, copy_file
 from grader.runner.supervisor import BUILT_MODEL, SAVED_MODEL, Built, PhaseFailed, Subject, Trained
-from grader.scoring import accuracy, score_test
+from grader.scoring import accuracy, matched_accuracy, score_test
 from grader.settings import MB
 from grader.target import Run, describe, training_split
-from grader.timing import Cost, PaceMark, Timing, timed_training
+from grader.timing import COST_LIMIT_KEY, Cost, CostLimit, PaceMark, Timing, timed_training
 
 MAX_HISTORY_KEYS = 8
-PROBE_IMAGES = 1000  # training images the model as built is scored on (trainer = "submission")
+PROBE_IMAGES = 1000  # training images the model is scored on before training
 # The most a model may score on them before training. Freshly initialised, the five references
 # scored 3.9% to 16.1% over seeds 1 to 10 (TensorFlow 2.21; tests/test_references.py holds every
 # reference under it); weights fitted beforehand score over 85% there.
 UNTRAINED_MAX = 0.3
+# The most it may score with its classes renamed to fit the labels best (scoring.matched_accuracy):
+# random features already sort digits a little, and the references scored up to 27.3% so over
+# seeds 1 to 10; a classifier that answers with its classes permuted scores its accuracy.
+UNMATCHED_MAX = 0.5
 EventHandler = Callable[[dict[str, Any]], None]
 StatusHandler = Callable[[str], None]
 
@@ -62,10 +66,11 @@ class Child(Protocol):
     def wait_ready(self) -> None: ...
     def build(self, images: tuple[np.ndarray, np.ndarray] | None = None) -> Built: ...
     def rebuild(self, declaration: dict[str, Any]) -> Built: ...
-    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Trained: ...
+    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None, watch: Any = None) -> Trained: ...
     def predict(self, x: np.ndarray) -> np.ndarray: ...
     def cpu_seconds(self) -> float: ...
     def pace(self, x: np.ndarray, y: np.ndarray) -> PaceMark: ...
+    def mark(self) -> PaceMark: ...
     def stop_pacing(self) -> PaceMark: ...
     def stop(self) -> None: ...
     def __enter__(self) -> Child: ...
@@ -137,7 +142,9 @@ class Progress:
     sealed: dict[Check, CheckResult] = field(default_factory=dict)  # shown to students later (Check.sealed)
     problem: str | None = None
     log: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the grader's own
+    said: list[str] = field(default_factory=list)  # notes from the submission's process (bounded)
+    said_cut: int = 0  # and how many more it sent
     model: dict[str, Any] = field(default_factory=dict)  # optimizer, learning rate and loss as built
     history: list[dict[str, float]] = field(default_factory=list)  # per-epoch logs the child reported
     metrics: Metrics = field(default_factory=Metrics)
@@ -214,7 +221,8 @@ def build(context: Context, progress: Progress) -> None:
             f"build_model() returned an uncompiled model; it was compiled with the assignment's "
             f"{built.optimizer} and {built.loss}."
         )
-    progress.notes.extend(built.notes)
+    progress.said.extend(built.notes)  # written in the submission's process: its word
+    progress.said_cut += built.notes_cut
     progress.model = {"optimizer": built.optimizer, "learning_rate": built.learning_rate, "loss": built.loss}
     progress.built = built
     progress.declaration = built.declaration if context.trainer is not None else None
@@ -282,45 +290,71 @@ def gate(context: Context, progress: Progress) -> None:
 
 
 def probe(context: Context, progress: Progress) -> None:
-    """Under trainer = "submission": the model as built, loaded by the verifier, must score near
-    chance on some of the grader's training images, or it arrived trained and its accuracy is
-    not the grader's to credit. (Weights swapped in after training began are not seen here: the
-    security model (docs/security.md) says what this trainer cannot guarantee.)"""
-    if context.trainer is not None:
-        return
-    _start_verifier(context)
-    context.on_status("checking the model as built")
+    """Before training, the model as it will be trained must score near chance on some of the
+    grader's training images, or it carries what it did not learn and its accuracy is not the
+    grader's to credit. Under trainer = "grader" that is the grader's own rebuild, freshly
+    initialised, asked by the trainer itself, whatever route a classifier took into it; under
+    "submission" the model as built, loaded by the verifier. (Weights a self-trained submission
+    swaps in after training began are not seen here: the security model, docs/security.md, says
+    what that trainer cannot guarantee.)"""
     x, labels = context.data.x_train[-PROBE_IMAGES:], context.data.y_train[-PROBE_IMAGES:]
-    try:
-        copy_file(
-            context.runner.work / BUILT_MODEL,
-            context.verifier.work / SAVED_MODEL,
-            max_bytes=context.task.limits.file_mb * MB,
-        )
-        context.verifier.build()
-        scores = context.verifier.predict(x)
-        found = accuracy(scores, labels) if scores.shape == (len(labels), 10) else None
-        problem = "" if found is not None else f"its outputs have shape {scores.shape}, not (images, 10)"
-    except UnsafeFile as error:
-        found, problem = None, f"it was not saved as built ({error})"
-    except PhaseFailed as failure:
-        found, problem = None, failure.message
-    if found is not None and found <= UNTRAINED_MAX:
+    if context.trainer is not None:
+        context.on_status("checking the rebuilt model before training")
+        cpu = context.trainer.cpu_seconds()
+        found, matched, problem = _untrained(context.trainer, x, labels)
+        progress.cpu_before_build += context.trainer.cpu_seconds() - cpu  # the check is not training
+        subject = "as the grader rebuilt it from its declaration, freshly initialised and before any training"
+    else:
+        _start_verifier(context)
+        context.on_status("checking the model as built")
+        try:
+            copy_file(
+                context.runner.work / BUILT_MODEL,
+                context.verifier.work / SAVED_MODEL,
+                max_bytes=context.task.limits.file_mb * MB,
+            )
+            context.verifier.build()
+            found, matched, problem = _untrained(context.verifier, x, labels)
+        except UnsafeFile as error:
+            found, matched, problem = None, None, f"it was not saved as built ({error})"
+        except PhaseFailed as failure:
+            found, matched, problem = None, None, failure.message
+        subject = f"as {_built_by(context)}, before any training"
+    if found is not None and matched is not None and found <= UNTRAINED_MAX and matched <= UNMATCHED_MAX:
         progress.notes.append(
-            f"Before training, the model as built scored {found:.1%} on {len(labels):,} of the grader's "
+            f"Before training, the model scored {found:.1%} on {len(labels):,} of the grader's "
             "training images (chance is about 10%)."
         )
         return
-    message = (
-        f"The model arrived trained: as {_built_by(context)}, before any training, it scored "
-        f"{found:.1%} on {len(labels):,} of the grader's training images, where a freshly initialised "
-        f"model scores near chance (about 10%; at most {UNTRAINED_MAX:.0%} is accepted). Accuracy must "
-        "come from the grader's training, not from weights made beforehand."
-        if found is not None
-        else f"The model as built could not be checked before training: {problem}."
-    )
+    if found is None or matched is None:
+        message = f"The model as built could not be checked before training: {problem}."
+    else:
+        scored = (
+            f"it scored {found:.1%} on {len(labels):,} of the grader's training images"
+            if found > UNTRAINED_MAX
+            else f"its answers on {len(labels):,} of the grader's training images matched their labels "
+            f"{matched:.1%} of the time once its classes were renamed (at most {UNMATCHED_MAX:.0%} is "
+            "accepted)"
+        )
+        message = (
+            f"The model arrived trained: {subject}, {scored}, where a freshly initialised model "
+            f"scores near chance (about 10%; at most {UNTRAINED_MAX:.0%} is accepted). It carries "
+            "what it did not learn here, and accuracy must come from the grader's training, not "
+            "from anything made beforehand."
+        )
     failed = {check: check.failed(message) for check in context.checks("train") if check.kind == "accuracy"}
     raise PhaseFailure("training was skipped (see above).", problem=message, results=failed)
+
+
+def _untrained(child: Child, x: np.ndarray, labels: np.ndarray) -> tuple[float | None, float | None, str]:
+    """``child``'s model's accuracy on ``x``, and its accuracy with its classes renamed to fit best."""
+    try:
+        scores = child.predict(x)
+    except PhaseFailed as failure:
+        return None, None, failure.message
+    if scores.shape != (len(labels), 10):
+        return None, None, f"its outputs have shape {scores.shape}, not (images, 10)"
+    return accuracy(scores, labels), matched_accuracy(scores, labels), ""
 
 
 def train(context: Context, progress: Progress) -> None:
@@ -333,13 +367,20 @@ def train(context: Context, progress: Progress) -> None:
         runner.on_event = _recording(display, progress, context.on_status, task.training.max_epochs)
         try:
             trained, cost = timed_training(
-                runner, context.verifier, x, y, validation, cpu_from=progress.cpu_before_build
+                runner,
+                context.verifier,
+                x,
+                y,
+                validation,
+                cpu_from=progress.cpu_before_build,
+                limit=_cost_limit(context, progress),
             )
         except PhaseFailed as failure:
             stopped = {
                 check: check.failed(failure.message)
                 for check in context.checks("train")
-                if check.kind == "training_time" and failure.limit == "training.time_limit_s"
+                if check.kind == "training_time"
+                and failure.limit in ("training.time_limit_s", COST_LIMIT_KEY)
             }
             raise PhaseFailure(
                 "training did not finish (see above).",
@@ -358,6 +399,21 @@ def train(context: Context, progress: Progress) -> None:
     progress.trained = trained
     progress.costs = [cost]
     progress.metrics = replace(progress.metrics, train_seconds=trained.seconds)
+
+
+def _cost_limit(context: Context, progress: Progress) -> CostLimit | None:
+    """The training-time check's limit, to stop a run that can no longer pass it. None without
+    such a check, and with a ``[target]``: its check judges several seeds' runs together, which no
+    one run's cost decides."""
+    checks = [check for check in context.checks("train") if isinstance(check, TrainingTime)]
+    if len(checks) != 1 or context.task.target is not None:
+        return None
+    check = checks[0]
+    if check.max_ratio is not None:
+        if progress.baseline is None or progress.baseline.timing is None:
+            return None
+        return CostLimit(max_ratio=check.max_ratio, reference=progress.baseline.timing)
+    return CostLimit(max_seconds=check.max_seconds)
 
 
 def verify(context: Context, progress: Progress) -> None:

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from grader.backends import describe as describe_backend
 from grader.progress import training_bar
-from grader.results import Grade, Moment
+from grader.results import SAID_TITLE, SAID_WARNING, Grade, Moment
 
 MARKS = {
     "passed": "[green]✓ passed[/green]",
@@ -88,9 +88,13 @@ def render_grade(grade: Grade, console: Console, *, moment: Moment | None = None
         lines.append(Text(grade.student_summary(moment)))
     if grade.problem:
         lines.append(Text(grade.problem, style="red"))
+    lines.extend(Text(f"Note: {note}", style="yellow") for note in grade.notes)
+    if grade.said:
+        lines.append(
+            Panel(Text("\n".join((SAID_WARNING, *grade.said_lines()))), title=SAID_TITLE, title_align="left")
+        )
     if grade.log:
         lines.append(Panel(Text(grade.log), title="last lines your code printed", title_align="left"))
-    lines.extend(Text(f"Note: {note}", style="yellow") for note in grade.notes)
     if grade.trained_by:
         lines.append(Text(f"Trained by: {grade.trained_by}", style="dim"))
     lines.append(Text(f"Environment: {describe_environment(grade.environment)}", style="dim"))

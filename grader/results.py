@@ -25,6 +25,11 @@ TRAINED_BY = {
     "submission": "the submission's own code (what it hands over is its word; see the grader's security model, docs/security.md)",
 }
 MOMENTS: tuple[Moment, ...] = ("now", "after_due_date", "after_published")
+# Over the notes that come from the process that ran the student's code: the builder writes them
+# (a notebook's captured fit, Keras's warnings), and anything a submission runs can write them too.
+SAID_TITLE = "notes from your code's process"
+SAID_WARNING = "Its own words: the grader has checked none of them."
+SAID_HEADING = f"{SAID_TITLE.capitalize()} ({SAID_WARNING[0].lower()}{SAID_WARNING[1:-1]})"
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ class Grade:
     environment: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     log: str = ""
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # the grader's own
+    said: tuple[str, ...] = ()  # notes from the submission's process: its words, not the grader's
+    said_cut: int = 0  # how many more it sent than were kept
     model: dict[str, Any] = field(default_factory=dict)
     chose_name: bool = False  # the display name is the student's choice, not the folder's name
     history: tuple[dict[str, float], ...] = ()  # per-epoch training logs, as the child reported them
@@ -129,10 +136,21 @@ class Grade:
         parts = [self.student_summary(moment)]
         if self.problem:
             parts.append(self.problem)
+        parts.extend(self.notes)
+        if self.said:
+            parts.append(SAID_HEADING + ":\n" + "\n".join(f"- {note}" for note in self.said_lines()))
         if self.log:
             parts.append("Last lines your code printed:\n" + self.log)
-        parts.extend(self.notes)
         return "\n\n".join(parts)
+
+    def said_lines(self) -> tuple[str, ...]:
+        """The notes from the submission's process, and a last line saying how many were cut."""
+        cut = (
+            (f"({self.said_cut:,} more were cut: at most {len(self.said)} are kept.)",)
+            if self.said_cut
+            else ()
+        )
+        return (*self.said, *cut)
 
     def leaderboard(self) -> list[dict[str, Any]]:
         """Gradescope's leaderboard entries; the first says who trained the model, so a board never
@@ -190,6 +208,8 @@ class Grade:
                 "problem": self.problem,
                 "log": self.log,
                 "notes": list(self.notes),
+                "said": list(self.said),
+                "said_cut": self.said_cut,
                 "metrics": asdict(self.metrics),
                 "baseline": self.baseline,
                 "history": list(self.history),
@@ -236,7 +256,9 @@ class Grade:
                 environment=dict(extra.get("environment") or {}),
                 problem=extra.get("problem"),
                 log=str(extra.get("log", "")),
-                notes=tuple(extra.get("notes", ())),
+                notes=tuple(str(note) for note in extra.get("notes", ())),
+                said=tuple(str(note) for note in extra.get("said", ())),
+                said_cut=int(extra.get("said_cut", 0)),
                 model=dict(extra.get("model") or {}),
                 chose_name=bool(extra.get("display_name_chosen", False)),
                 history=tuple(dict(epoch) for epoch in extra.get("history", ())),

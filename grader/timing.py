@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import math
 import statistics
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -158,14 +159,63 @@ class Trainee(Protocol):
     """The child being timed (grader.runner.supervisor.Runner, or a test's stand-in)."""
 
     def cpu_seconds(self) -> float: ...
-    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Any: ...
+    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None, watch: Any = None) -> Any: ...
 
 
 class Pacer(Protocol):
     """A child that runs no submission code and can pace."""
 
     def pace(self, x: np.ndarray, y: np.ndarray) -> PaceMark: ...
+    def mark(self) -> PaceMark: ...
     def stop_pacing(self) -> PaceMark: ...
+
+
+# A run is stopped once its cost so far is over the limit by STOP_MARGIN times the uncertainty the
+# training-time check would allow it (never less than its noise floor): the pace it is counted in can
+# wander that far only as a measurement error, so a run stopped there could not have passed.
+STOP_MARGIN = 2.0
+WATCH_MIN_STEPS = 20  # pace-setter steps before a running cost is trusted
+COST_LIMIT_KEY = "training_time"  # the limit a stopped run failed: the training-time check's
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why training was stopped before it ended, for the student."""
+
+    message: str
+    limit: str = COST_LIMIT_KEY
+
+
+@dataclass(frozen=True)
+class CostLimit:
+    """The training-time check's limit, for stopping a run that can no longer pass it: at most
+    ``max_ratio`` x the ``reference``'s cost, or at most ``max_seconds`` of CPU time."""
+
+    max_ratio: float | None = None
+    reference: Timing | None = None
+    max_seconds: float | None = None
+
+    def over(self, cpu: float, steps: int, pace_cpu: float, samples: Sequence[tuple[int, float]]) -> str:
+        """Why a run that has used ``cpu`` seconds while the pace-setter made ``steps`` steps in
+        ``pace_cpu`` seconds cannot pass (empty while it still can)."""
+        if self.max_seconds is not None:
+            if cpu <= self.max_seconds:
+                return ""
+            return (
+                f"its training had used {cpu:.1f} s of CPU time, over the limit of {self.max_seconds:g} s, "
+                "so it could not pass the training-time check"
+            )
+        if self.max_ratio is None or self.reference is None or steps < WATCH_MIN_STEPS or pace_cpu <= 0:
+            return ""
+        ratio = cpu / (pace_cpu / steps) / self.reference.steps
+        noise = math.hypot(max(pace_noise(samples), NOISE_FLOOR), self.reference.noise)
+        if ratio <= self.max_ratio * (1 + STOP_MARGIN * noise):
+            return ""
+        return (
+            f"its training cost had reached {ratio:.2f} x the reference's, over the limit of "
+            f"{self.max_ratio:g} x by more than twice the measurement's uncertainty (±{noise:.0%}), "
+            "so it could not pass the training-time check"
+        )
 
 
 def timed_training(
@@ -176,12 +226,26 @@ def timed_training(
     validation: Any = None,
     *,
     cpu_from: float,
+    limit: CostLimit | None = None,
 ) -> tuple[Any, Cost]:
     """Train ``trainee`` while ``pacer`` paces it; the cost counts the trainee's CPU time since
-    ``cpu_from`` (read before it built its model, so work done while building counts too)."""
+    ``cpu_from`` (read before it built its model, so work done while building counts too). With
+    a ``limit``, training stops as soon as its cost so far cannot pass it."""
     start = _paced(pacer.pace, x[:PACE_IMAGES], y[:PACE_IMAGES])
+    began = time.monotonic()
+
+    def watch() -> Stop | None:
+        assert limit is not None
+        now = _paced(pacer.mark)
+        reason = limit.over(
+            trainee.cpu_seconds() - cpu_from, now.steps - start.steps, now.cpu - start.cpu, now.samples
+        )
+        if not reason:
+            return None
+        return Stop(f"stopped after {time.monotonic() - began:.0f} s of training: {reason}.")
+
     try:
-        trained = trainee.train(x, y, validation)
+        trained = trainee.train(x, y, validation, watch if limit is not None else None)
         cpu = trainee.cpu_seconds() - cpu_from
     except BaseException:
         with contextlib.suppress(Exception):

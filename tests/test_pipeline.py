@@ -107,7 +107,12 @@ class Stand:
         self.declarations.append(declaration)
         return self._answer("rebuild", BUILT)
 
-    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None) -> Trained:
+    def train(self, x: np.ndarray, y: np.ndarray, validation: Any = None, watch: Any = None) -> Trained:
+        self.watched = watch
+        for cpu in self.script.get("cpu_while_training", ()):  # the watch asked as training goes
+            self.cpu = cpu
+            if watch is not None and (stop := watch()):
+                raise PhaseFailed("train", stop.message, limit=stop.limit)
         trained = self._answer("train", Trained(12.0, 1, {"loss": 0.3}))
         self.cpu += self.script.get("train_cpu", 21.0)
         if self.on_event:
@@ -116,8 +121,9 @@ class Stand:
         return trained
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        if len(x) == len(DATA.x_train):  # the probe of a model as built: near chance by default
-            return self._answer("probe", np.eye(10, dtype="float32")[np.ones(len(x), np.int64)])
+        if len(x) == len(DATA.x_train):  # the probe before training: near chance by default
+            self.cpu += self.script.get("probe_cpu", 0.0)
+            return self._answer("probe", np.eye(10, dtype="float32")[np.arange(len(x)) % 10])
         return self._answer("predict", right(len(x)))
 
     def cpu_seconds(self) -> float:
@@ -126,6 +132,10 @@ class Stand:
     def pace(self, x: np.ndarray, y: np.ndarray) -> PaceMark:
         self._answer("pace", None)
         return PaceMark(10, 1.0)
+
+    def mark(self) -> PaceMark:
+        self._answer("mark", None)
+        return self.script.get("marks", [PaceMark(60, 2.0)]).pop(0)
 
     def stop_pacing(self) -> PaceMark:
         self._answer("stop_pacing", None)
@@ -159,6 +169,7 @@ def run(
     verifier: dict[str, Any] | None = None,
     more: list[dict[str, Any]] | None = None,
     trainer: dict[str, Any] | None = None,
+    data: Dataset = DATA,
 ) -> Graded:
     """Grade with stand-ins: ``runner``, ``trainer`` and ``verifier`` script the children (the
     trainer only under trainer = "grader"; under "submission" the runner trains), ``more`` the
@@ -183,7 +194,7 @@ def run(
 
     context = Context(
         task=task,
-        data=DATA,
+        data=data,
         runner=student,
         trainer=trains,
         verifier=checker,
@@ -208,7 +219,8 @@ def test_a_good_model_passes_every_check_on_the_grader_figures(tmp_path):
     assert progress.history == [{"loss": 0.3}]
     # The verifier keeps the clock; the trainer scores.
     assert checker.calls == ["ready", "pace", "stop_pacing"]
-    assert graded.trainer is not None and graded.trainer.calls == ["ready", "rebuild", "train", "predict"]
+    assert graded.trainer is not None
+    assert graded.trainer.calls == ["ready", "rebuild", "probe", "train", "predict"]
 
 
 def test_the_runner_only_declares_and_is_stopped_before_the_trainer_rebuilds(tmp_path):
@@ -217,7 +229,7 @@ def test_the_runner_only_declares_and_is_stopped_before_the_trainer_rebuilds(tmp
     graded = run(tmp_path)
     assert graded.runner.calls == ["build", "stop"]
     assert graded.trainer is not None and graded.trainer.declarations == [DECLARATION]
-    assert graded.trainer.calls[:3] == ["ready", "rebuild", "train"]
+    assert graded.trainer.calls[:4] == ["ready", "rebuild", "probe", "train"]
 
 
 def test_the_cheap_checks_judge_the_trainers_model_not_the_runners_word(tmp_path):
@@ -396,7 +408,7 @@ def test_a_self_trained_model_trains_in_the_runner_after_a_probe_near_chance(tmp
     assert graded.trainer is None and set(statuses(graded.progress).values()) == {"passed"}
     assert graded.runner.calls[:3] == ["build", "train", "stop"]
     assert graded.verifier.calls[:3] == ["ready", "build", "probe"]  # the model as built, scored
-    assert any("Before training, the model as built scored 0.0%" in note for note in graded.progress.notes)
+    assert any("Before training, the model scored 10.0%" in note for note in graded.progress.notes)
 
 
 def test_a_model_that_arrived_trained_fails_the_accuracy_check_and_is_not_trained(tmp_path):
@@ -409,6 +421,71 @@ def test_a_model_that_arrived_trained_fails_the_accuracy_check_and_is_not_traine
     )
     assert f"at most {UNTRAINED_MAX:.0%} is accepted" in accuracy.message
     assert statuses(progress)["Training time"] == "not run" and "train" not in graded.runner.calls
+
+
+def test_a_rebuilt_model_that_already_classifies_fails_the_accuracy_check_and_is_not_trained(tmp_path):
+    """Under trainer = "grader" the trainer's own rebuild, freshly initialised, is asked before it
+    trains: a declaration that carries a classifier by any route is caught by what it does."""
+    trained_already = np.eye(10, dtype="float32")[DATA.y_train]
+    graded = run(tmp_path, trainer={"probe": trained_already})
+    accuracy = graded.progress.results[CHECKS[4]]
+    assert accuracy.status == "failed" and accuracy.message.startswith(
+        "The model arrived trained: as the grader rebuilt it from its declaration, freshly initialised "
+        "and before any training, it scored 100.0%"
+    )
+    assert graded.trainer is not None and "train" not in graded.trainer.calls
+    assert statuses(graded.progress)["Training time"] == "not run"
+
+
+def test_a_fresh_model_that_answers_with_its_classes_renamed_already_classifies(tmp_path):
+    """A classifier whose every answer is off by one class scores 0% and tells the digits apart:
+    its accuracy with its classes renamed to fit best is what is judged too."""
+    x = np.arange(len(DATA.y_train)) % 10
+    labelled = replace(DATA, y_train=x)
+    shifted = np.eye(10, dtype="float32")[(x + 1) % 10]
+    graded = run(tmp_path, replace(TASK), trainer={"probe": shifted}, data=labelled)
+    accuracy = graded.progress.results[CHECKS[4]]
+    assert (
+        accuracy.status == "failed"
+        and "matched their labels 100.0% of the time once its classes were renamed" in accuracy.message
+    )
+
+
+def test_the_fresh_models_check_costs_no_training_time(tmp_path):
+    """The trainer's CPU time while it answers the check before training is not training's."""
+    graded = run(tmp_path, trainer={"probe_cpu": 5.0})
+    assert graded.progress.metrics.train_cost == pytest.approx(1.05)
+
+
+def test_a_run_whose_cost_cannot_pass_is_stopped_and_says_at_what_cost(tmp_path):
+    """The watch asks the pace-setter as training goes: 40 s of CPU at 0.02 s a pace step is 2.0 x
+    the reference's 1,000 steps, over 1.5 x by more than twice the uncertainty (±11%): stopped."""
+    graded = run(tmp_path, trainer={"cpu_while_training": [10.0, 40.0]})
+    progress = graded.progress
+    time_check = progress.results[CHECKS[3]]
+    assert (
+        time_check.status == "failed"
+        and "its training cost had reached 2.00 x the reference's" in time_check.message
+    )
+    assert "so it could not pass the training-time check" in time_check.message
+    assert progress.problem is not None and progress.problem.startswith("Training stopped: stopped after")
+    assert statuses(progress)["Test accuracy"] == "not run"
+
+
+def test_a_run_near_its_limit_is_never_stopped(tmp_path):
+    """1.7 x the reference's cost is over 1.5 x, but within twice the uncertainty: it trains to
+    its end and the check judges it on the whole run's figures."""
+    graded = run(tmp_path, trainer={"cpu_while_training": [34.0]})
+    assert graded.trainer is not None and "predict" in graded.trainer.calls
+    assert graded.progress.problem is None
+
+
+def test_a_run_over_its_cpu_seconds_is_stopped(tmp_path):
+    limited = replace(
+        TASK, checks=tuple(TrainingTime(points=2, max_seconds=30.0) if c is CHECKS[3] else c for c in CHECKS)
+    )
+    graded = run(tmp_path, limited, trainer={"cpu_while_training": [20.0, 31.0]})
+    assert "its training had used 31.0 s of CPU time, over the limit of 30 s" in graded.progress.problem
 
 
 def test_a_model_as_built_that_cannot_be_checked_fails_the_accuracy_check(tmp_path):

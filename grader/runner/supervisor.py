@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grader import wire
 from grader.backends import child_env
 from grader.device import gpu_memory_mb, gpu_selection
 from grader.model_facts import ModelFacts
@@ -46,7 +47,7 @@ from grader.runner.watchdog import Usage, Watchdog, pin_threads, tree
 from grader.runner.zygote import Forked, Zygote, ZygoteError
 from grader.settings import MB, Limits, Training
 from grader.submission import entry_form
-from grader.timing import PaceMark
+from grader.timing import PaceMark, Stop
 
 if TYPE_CHECKING:
     from grader.cores import Lent
@@ -54,14 +55,19 @@ if TYPE_CHECKING:
 SAVED_MODEL = "model.keras"
 BUILT_MODEL = "built.keras"  # the model as built, saved by a builder that trains itself
 DECLARATION = "declaration.json"
-MAX_MESSAGE_BYTES = 4 << 20
+MAX_UNREAD = 10_000  # lines a child may write ahead of the grader's reading
+FLOODED = b"flooded"  # queued in place of the line past MAX_UNREAD: not JSON, so malformed
 FREEZE_SWEEPS = 4  # passes over a child's processes to stop them all
 PACE_TIMEOUT_S = 120.0  # to build and trace the pace-setter, or to answer a mark
 EXIT_WAIT_S = 10.0  # for every process of a killed child to be gone
 LOG_TAIL_LINES = 12
 LOG_TAIL_BYTES = 64 << 10
+LOG_LINE_CHARS = 300  # one printed line, as the report shows it
 DONE = frozenset({"ready", "built", "trained", "predicted", "paced"})  # events after which a child is idle
+WATCH_INTERVAL_S = 2.0  # how often a training's watch is asked whether it must stop
 EventHandler = Callable[[dict[str, Any]], None]
+
+Watch = Callable[[], "Stop | None"]  # asked while a child trains: a reason to stop it now, or None
 
 
 class PhaseFailed(RunnerError):
@@ -145,6 +151,7 @@ class Built:
     notes: tuple[str, ...]
     learning_rate: float | None = None
     declaration: dict[str, Any] | None = None  # the builder's, under trainer = "grader": a claim to vet
+    notes_cut: int = 0  # notes past wire.MAX_NOTES, not kept
 
 
 @dataclass(frozen=True)
@@ -252,8 +259,14 @@ class Runner:
             self.start()
         if not self.ready:
             try:
-                self.ready = self._await(
-                    "start", "ready", self.limits.startup_s, "starting Python and Keras", "limits.startup_s"
+                self.ready = self._ready(
+                    self._await(
+                        "start",
+                        "ready",
+                        self.limits.startup_s,
+                        "starting Python and Keras",
+                        "limits.startup_s",
+                    )
                 )
             except (PhaseFailed, ZygoteError) as failure:
                 if not isinstance(self._process, Forked) or self.zygote is None:
@@ -273,6 +286,14 @@ class Runner:
                 self._off_lent_cores()
             if self.kept:  # what it holds idle when new: a kept child's later grades count from it
                 self._watchdog.fresh_memory_bytes = self.usage().memory_bytes
+
+    def _ready(self, message: dict[str, Any]) -> dict[str, Any]:
+        """What the child says of itself once started (Python's and Keras's versions, its devices),
+        as a small record of plain values."""
+        try:
+            return wire.scalars(message, what="the runner's start-up report")
+        except wire.Malformed as error:
+            raise self._failed("start", f"the runner's start-up report was malformed ({error}).") from None
 
     def _off_lent_cores(self) -> None:
         """The child moved itself onto its own cores before it said it was ready; the sandbox's
@@ -520,20 +541,8 @@ class Runner:
         message = self._await("build", "built", self.limits.build_s, "building the model", "limits.build_s")
         self.timings["build"] = time.monotonic() - started
         try:
-            return Built(
-                facts=ModelFacts.from_dict(message["facts"]),
-                compiled_by=str(message["compiled_by"]),
-                optimizer=str(message["optimizer"]),
-                loss=str(message["loss"]),
-                labels=str(message["labels"]),
-                fit=dict(message["fit"]),
-                notes=tuple(str(note) for note in message["notes"]),
-                learning_rate=None
-                if message.get("learning_rate") is None
-                else float(message["learning_rate"]),
-                declaration=dict(message["declaration"]) if message.get("declaration") is not None else None,
-            )
-        except (KeyError, TypeError, ValueError) as error:
+            return read_built(message)
+        except wire.Malformed as error:
             raise self._failed("build", f"the runner's report was malformed ({error}).") from None
 
     def rebuild(self, declaration: dict[str, Any]) -> Built:
@@ -546,8 +555,11 @@ class Runner:
         x_train: np.ndarray,
         y_train: np.ndarray,
         validation: tuple[np.ndarray, np.ndarray] | None = None,
+        watch: Watch | None = None,
     ) -> Trained:
-        """Train on ``x_train``; with a ``target``, ``validation`` is the held-out split it is measured on."""
+        """Train on ``x_train``; with a ``target``, ``validation`` is the held-out split it is
+        measured on. ``watch`` is asked every ``WATCH_INTERVAL_S`` while it trains: a reason it
+        gives stops training at once (grader/timing.py stops a run whose cost cannot pass)."""
         write_array(self.work / "x_train.npy", x_train)
         write_array(self.work / "y_train.npy", y_train)
         if validation is not None:
@@ -556,16 +568,16 @@ class Runner:
         limit = self.training.time_limit_s
         started = time.monotonic()
         self._send("train")
-        message = self._await("train", "trained", limit, "training", "training.time_limit_s")
+        message = self._await("train", "trained", limit, "training", "training.time_limit_s", watch)
         seconds = time.monotonic() - started
         if self.subject.model_file is not None:
             self.freeze()
         self.timings["train"] = seconds
         try:
-            epochs = int(message["epochs"])
-            final = {str(k): float(v) for k, v in dict(message["final"]).items()}
-        except (KeyError, TypeError, ValueError):
-            epochs, final = 0, {}
+            epochs = wire.whole(message.get("epochs"), 0, 10**9, what="the epochs trained")
+            final = wire.progress({"event": "trained", "logs": message.get("final")})["logs"]
+        except wire.Malformed:
+            epochs, final = 0, {}  # what it trained is measured, not taken from its report
         return Trained(seconds, epochs, final)
 
     def predict(self, x_test: np.ndarray) -> np.ndarray:
@@ -608,11 +620,17 @@ class Runner:
 
     # -- plumbing ------------------------------------------------------------------------------
     def _read(self, fd: int) -> None:
+        """Queue the child's lines for ``_await``. A child that writes ``MAX_UNREAD`` more lines than
+        the grader has read is flooding it: reading stops there (its writes then fail) and the
+        phase waiting on it reads that as a malformed message."""
         with os.fdopen(fd, "rb") as stream:
             while True:
-                line = stream.readline(MAX_MESSAGE_BYTES)
+                line = stream.readline(wire.MAX_LINE_BYTES)
                 if not line:
                     break
+                if self._events.qsize() >= MAX_UNREAD:
+                    self._events.put(FLOODED)
+                    return
                 self._events.put(line)
         self._events.put(None)
 
@@ -648,36 +666,59 @@ class Runner:
         except (BrokenPipeError, OSError):
             pass  # the child is gone; _await reports how it ended
 
-    def _await(self, phase: str, expected: str, timeout: float, doing: str, key: str) -> dict[str, Any]:
+    def _await(
+        self, phase: str, expected: str, timeout: float, doing: str, key: str, watch: Watch | None = None
+    ) -> dict[str, Any]:
+        """The child's answer ``expected`` to the command just sent. Every line it writes is read
+        under the wire's limits (grader/wire.py): a malformed one fails the phase, as the child's
+        own failure."""
         assert self._process is not None
         deadline = time.monotonic() + timeout
+        looked = time.monotonic()
         while True:
             remaining = deadline - time.monotonic()
+            if watch is not None and time.monotonic() - looked >= WATCH_INTERVAL_S:
+                looked = time.monotonic()
+                if stopped := watch():
+                    self._kill()
+                    raise self._failed(phase, stopped.message, limit=stopped.limit)
+            wait = min(remaining, WATCH_INTERVAL_S) if watch is not None else remaining
             try:
-                line = self._events.get(timeout=max(remaining, 0.0))
+                line = self._events.get(timeout=max(wait, 0.0))
             except queue.Empty:
+                if time.monotonic() < deadline:
+                    continue  # only the watch's turn
                 self._kill()
-                message = f"stopped after {timeout:g} s while {doing}; the limit is {timeout:g} s ({key})."
-                raise self._failed(phase, message, limit=key) from None
+                said = f"stopped after {timeout:g} s while {doing}; the limit is {timeout:g} s ({key})."
+                raise self._failed(phase, said, limit=key) from None
             if line is None:
                 raise self._ended(phase, doing)
             try:
-                message = json.loads(line)
+                if line is FLOODED:
+                    raise wire.Malformed(
+                        f"it wrote over {MAX_UNREAD:,} messages the grader had not asked for"
+                    )
+                message = wire.event(line)
                 event = message["event"]
-            except (ValueError, KeyError, TypeError):
-                raise self._failed(phase, "the runner sent a malformed message.") from None
+                if event in ("batch", "epoch"):
+                    message = wire.progress(message)
+            except wire.Malformed as malformed:
+                self._kill()
+                raise self._failed(phase, f"the runner sent a malformed message: {malformed}.") from None
             if event == expected:
                 self._busy = event not in DONE
                 return message
             if event == "error":
                 if self._watchdog.poll():  # a limit passed just before the error is the real cause
                     raise self._ended(phase, doing)
-                text = str(message.get("message", "unknown error"))
+                text = _said(message.get("message"), "unknown error")
                 limit = ""
                 if "[Errno 27]" in text:  # EFBIG: RLIMIT_FSIZE refused a write
                     text += f"; the limit for one file is {self.limits.file_mb:,} MB (limits.file_mb)"
                     limit = "limits.file_mb"
-                raise self._failed(phase, text, str(message.get("where", "")), limit=limit)
+                raise self._failed(
+                    phase, text, _said(message.get("where"), "", wire.MAX_NOTE_CHARS), limit=limit
+                )
             if event in ("batch", "epoch") and self.on_event is not None:
                 self.on_event(message)
 
@@ -713,7 +754,35 @@ class Runner:
         size = os.fstat(fd).st_size
         text = os.pread(fd, LOG_TAIL_BYTES, max(0, size - LOG_TAIL_BYTES)).decode(errors="replace")
         lines = [line for line in text.splitlines() if line.strip() and not _is_tf_notice(line)]
-        return "\n".join(lines[-LOG_TAIL_LINES:])
+        return "\n".join(wire.text(line, LOG_LINE_CHARS) for line in lines[-LOG_TAIL_LINES:])
+
+
+def read_built(message: dict[str, Any]) -> Built:
+    """A ``built`` event as the grader keeps it: every field checked and bounded (raises
+    ``wire.Malformed``). Its notes are the child's: at most ``wire.MAX_NOTES`` are kept."""
+    notes, cut = wire.notes(message.get("notes"))
+    fit = message.get("fit")
+    declaration = message.get("declaration")
+    if not isinstance(fit, dict) or (declaration is not None and not isinstance(declaration, dict)):
+        raise wire.Malformed("its fit settings or declaration are not objects")
+    rate = message.get("learning_rate")
+    return Built(
+        facts=ModelFacts.from_dict(message.get("facts")),
+        compiled_by=wire.text(message.get("compiled_by"), 32, what="who compiled it"),
+        optimizer=wire.text(message.get("optimizer"), 64, what="the optimizer"),
+        loss=wire.text(message.get("loss"), 64, what="the loss"),
+        labels=wire.text(message.get("labels"), 32, what="the labels' form"),
+        fit=wire.scalars(fit, what="the fit settings"),
+        notes=notes,
+        learning_rate=None if rate is None else wire.number(rate, what="the learning rate"),
+        declaration=declaration,
+        notes_cut=cut,
+    )
+
+
+def _said(value: Any, otherwise: str, limit: int = wire.MAX_TEXT) -> str:
+    """A child's words (an error's message, where it happened) as bounded text."""
+    return wire.text(value, limit) if isinstance(value, str) else otherwise
 
 
 def base_env(backend: str, *, gpu_fraction: float | None = None) -> dict[str, str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader.declaration import MAX_BYTES, REFUSAL, Declaration, Refused, described, vet
+from grader.declaration import LAYERS, MAX_BYTES, MODELS, REFUSAL, Declaration, Refused, described, vet
 from grader.runner import fitting, training
 from grader.runner.protocol import SubmissionError
 
@@ -78,6 +78,12 @@ def rebuild(declaration: Declaration, *, seed: int, precision: str) -> Any:
         raise SubmissionError(
             f"{REFUSAL}: Keras cannot rebuild it from its configuration ({_said(error)})."
         ) from None
+    check_graph(model)
+    if not model.trainable_weights:
+        raise SubmissionError(
+            f"{REFUSAL}: every layer is frozen (trainable=False), so training would change nothing; "
+            "the grader trains every model it grades from fresh weights."
+        )
     compiled = declaration.compile
     options = {key: compiled[key] for key in ("run_eagerly", "jit_compile") if compiled.get(key) is not None}
     try:
@@ -89,7 +95,47 @@ def rebuild(declaration: Declaration, *, seed: int, precision: str) -> Any:
         )
     except Exception as error:
         raise SubmissionError(f"{REFUSAL}: Keras cannot compile it as declared ({_said(error)}).") from None
+    rate = fitting.learning_rate(model.optimizer)
+    if rate is not None and not rate > 0:
+        raise SubmissionError(
+            f"{REFUSAL}: its learning rate is {rate:g}; training at a learning rate of 0 or below "
+            "changes nothing, and the grader trains every model it grades."
+        )
     return model
+
+
+def check_graph(model: Any) -> None:
+    """Every node of the rebuilt graph is one of Keras's own layers, of exactly the public class
+    its name says, and listed in ``model.layers``, so the facts the checks read count all of it.
+    The vetting already refuses anything else as plain data; this is what Keras actually built."""
+    import keras
+
+    listed = {id(layer) for layer in model.layers}
+    for node in getattr(model, "operations", model.layers):
+        if not isinstance(node, keras.layers.Layer) or id(node) not in listed:
+            raise SubmissionError(
+                f"{REFUSAL}: its graph holds {type(node).__name__} ({type(node).__module__}), an "
+                "operation applied to a Keras tensor outside a layer; write it with Keras layers."
+            )
+    for layer in model.layers:
+        _known_layer(layer, keras)
+
+
+def _known_layer(layer: Any, keras: Any) -> None:
+    kind = type(layer)
+    if isinstance(layer, keras.Model):
+        if kind.__name__ not in MODELS or not kind.__module__.startswith("keras"):
+            raise SubmissionError(f"{REFUSAL}: it holds a model of class {kind.__name__}, not a Keras one.")
+        check_graph(layer)
+        return
+    if kind.__name__ not in LAYERS or getattr(keras.layers, kind.__name__, None) is not kind:
+        raise SubmissionError(
+            f"{REFUSAL}: it holds a layer of class {kind.__name__} ({kind.__module__}), which is not "
+            "the Keras layer of that name."
+        )
+    for inner in ("layer", "forward_layer", "backward_layer"):  # Bidirectional, TimeDistributed
+        if isinstance(getattr(layer, inner, None), keras.layers.Layer):
+            _known_layer(getattr(layer, inner), keras)
 
 
 def callbacks(declaration: Declaration) -> list[Any]:
