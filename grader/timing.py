@@ -242,7 +242,10 @@ def timed_training(
         )
         if not reason:
             return None
-        return Stop(f"stopped after {time.monotonic() - began:.0f} s of training: {reason}.")
+        return Stop(
+            f"stopped after {time.monotonic() - began:.0f} s of training: {reason}. Larger batches, "
+            "fewer epochs or a smaller model train faster."
+        )
 
     try:
         trained = trainee.train(x, y, validation, watch if limit is not None else None)

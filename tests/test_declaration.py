@@ -18,13 +18,23 @@ import numpy as np
 import pytest
 from keras import layers
 
-from grader.declaration import MAX_LAYERS, MAX_NUMBERS, MAX_TEXT, REFUSAL, Refused, vet
+from grader.declaration import (
+    MAX_LAYERS,
+    MAX_NUMBERS,
+    MAX_TEXT,
+    NUMBER_BUDGET,
+    REFUSAL,
+    Refused,
+    _vet_model,
+    _Walk,
+    vet,
+)
 from grader.model_facts import describe_model
 from grader.pipeline import same_model
 from grader.runner.declare import declare
 from grader.runner.program import made_at, read_program
 from grader.runner.protocol import SubmissionError
-from grader.runner.roles.trainer import callbacks, rebuild
+from grader.runner.roles.trainer import callbacks, check_graph, rebuild
 from reference import REFERENCES, load
 from tests.conftest import SUBMISSIONS
 
@@ -298,3 +308,162 @@ def test_alice_declares_what_she_built():
     assert same_model(
         describe_model(rebuild(declaration, seed=42, precision="float32")), describe_model(model)
     )
+
+
+# -- what a declaration can carry: the budget, operations, constants, training that changes nothing --
+KERAS_OPS = hasattr(keras, "ops")
+
+
+def test_every_reference_holds_a_few_numbers_of_the_budget():
+    """The five references hold 4 to 14 numbers outside their shapes and wiring, far below the
+    budget: the whole numbers that only shape a layer (filters, kernel sizes, strides) are not counted."""
+    for name in REFERENCES:
+        module = load(name)
+        walk = _Walk()
+        data = declared(module.build_model())
+        _vet_model(data["model"], walk)
+        assert 0 < walk.numbers <= 20 < NUMBER_BUDGET
+
+
+def test_numbers_past_the_budget_are_refused_naming_where_most_are(honest):
+    """Each argument under its own limit of 16, 40 of them past the budget of the whole declaration."""
+    data = forged(honest, lambda d: first_layer(d)["config"].update({f"a{i}": [0.5] * 4 for i in range(40)}))
+    with pytest.raises(Refused) as refused:
+        vet(data)
+    message = str(refused.value)
+    assert (
+        f"at most {NUMBER_BUDGET} are accepted" in message
+        and "numbers outside its shapes and wiring" in message
+    )
+    assert "The most, 4, are in layer '" in message
+
+
+def test_a_merges_inputs_past_its_first_count_against_the_budget():
+    inputs = keras.Input((28, 28, 1))
+    flat = layers.Flatten()(inputs)
+    summed = layers.Add()([flat] * 200)  # the same tensor added 200 times: a weight of 200, in wiring
+    model = keras.Model(inputs, layers.Dense(10, activation="softmax")(summed))
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    with pytest.raises(SubmissionError, match="a merge's inputs past its first"):
+        declared(model)
+
+
+def test_a_float_in_a_shape_argument_is_counted_and_a_shape_holds_whole_numbers_only(honest):
+    data = forged(honest, lambda d: first_layer(d)["config"].update(filters=32.5))
+    walk = _Walk()
+    _vet_model(data["model"], walk)
+    assert any(where.endswith("argument 'filters'") for where, _ in walk.places)
+    def fractional(d: dict) -> None:
+        config = first_layer(d, 0)["config"]
+        config["batch_shape" if "batch_shape" in config else "batch_input_shape"] = [None, 28.5, 28, 1]
+
+    with pytest.raises(Refused, match="a shape holds whole numbers"):
+        vet(forged(honest, fractional))
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (
+            lambda d: d["compile"].update(optimizer={"class_name": "SGD", "config": {"learning_rate": 0.0}}),
+            "the SGD's learning_rate is 0",
+        ),
+        (
+            lambda d: d["compile"].update(
+                optimizer={"class_name": "Adam", "config": {"learning_rate": -0.1}}
+            ),
+            "the Adam's learning_rate is -0.1",
+        ),
+        (
+            lambda d: d["compile"].update(
+                optimizer={
+                    "class_name": "SGD",
+                    "config": {
+                        "learning_rate": {
+                            "class_name": "PiecewiseConstantDecay",
+                            "config": {"boundaries": [10], "values": [0.1, 0.0]},
+                        }
+                    },
+                }
+            ),
+            "the PiecewiseConstantDecay's values is 0",
+        ),
+        (
+            lambda d: d.update(callbacks=[{"class_name": "ReduceLROnPlateau", "config": {"factor": 0.0}}]),
+            "factor must be above 0",
+        ),
+        (
+            lambda d: first_layer(d)["config"].update(rate=float("inf")),
+            "numbers in a declaration are at most",
+        ),
+        (lambda d: first_layer(d)["config"].update(rate=10**30), "numbers in a declaration are at most"),
+        (lambda d: d["fit"].update(batch_size=10**12), "batch_size must be a whole number from 1 to"),
+    ],
+)
+def test_settings_that_make_training_change_nothing_or_hold_huge_numbers_are_refused(honest, change, refusal):
+    with pytest.raises(Refused) as refused:
+        vet(forged(honest, change))
+    assert refusal in str(refused.value)
+
+
+def test_a_model_whose_every_layer_is_frozen_is_refused_when_rebuilt():
+    model = small(layers.Conv2D(4, 3, trainable=False))
+    model.layers[-1].trainable = False
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    with pytest.raises(SubmissionError, match="every layer is frozen"):
+        rebuild(vet(declared(model)), seed=1, precision="float32")
+
+
+def test_the_rebuilt_graph_of_every_reference_is_made_of_keras_layers_only():
+    for name in REFERENCES:
+        rebuilt = rebuild(vet(declared(load(name).build_model())), seed=1, precision="float32")
+        check_graph(rebuilt)
+
+
+def test_a_module_that_is_not_the_one_keras_writes_for_the_class_is_refused(honest):
+    with pytest.raises(Refused, match="not from Keras"):
+        vet(forged(honest, lambda d: first_layer(d).update(module="keras.initializers")))
+    with pytest.raises(Refused, match="is an operation applied to a Keras tensor outside a layer"):
+        vet(forged(honest, lambda d: first_layer(d).update(module="keras.src.ops.nn", class_name="Conv")))
+
+
+@pytest.mark.skipif(not KERAS_OPS, reason="Keras 2 has no keras.ops")
+def test_an_operation_on_a_keras_tensor_is_refused_with_its_line(tmp_path):
+    """``ops.dot(x, W)`` on a Keras tensor is an operation node outside every layer (Keras writes
+    it as ``keras.src.ops.numpy``'s ``Dot``, its array in the node's arguments): refused, naming the
+    line that made it, though a layer named Dot exists."""
+    source = tmp_path / "model.py"
+    source.write_text("import keras\nfrom keras import ops\n\n\ndef build_model():\n    y = ops.dot(x, W)\n")
+    inputs = keras.Input((28, 28, 1))
+    flat = layers.Flatten()(inputs)
+    weights = np.random.default_rng(0).normal(size=(784, 10)).astype("float32")
+    model = keras.Model(inputs, keras.ops.softmax(keras.ops.dot(flat, weights)))
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    with pytest.raises(SubmissionError) as refused:
+        declared(model, model_file=source)
+    message = str(refused.value)
+    assert (
+        "its node 'dot' (Dot from keras.src.ops.numpy) is an operation applied to a Keras tensor" in message
+    )
+    assert "See model.py, line 6: y = ops.dot(x, W)." in message
+
+
+@pytest.mark.skipif(not KERAS_OPS, reason="Keras 2 records a constant input as a TFOpLambda's argument")
+def test_a_constant_passed_to_a_layer_is_refused():
+    inputs = keras.Input((28, 28, 1))
+    logits = layers.Dense(10)(layers.Flatten()(inputs))
+    shifted = layers.Add()([logits, np.ones((1, 10), "float32")])
+    model = keras.Model(inputs, layers.Activation("softmax")(shifted))
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    with pytest.raises(SubmissionError, match=r"it is called on a constant \('__numpy__'\)"):
+        declared(model)
+
+
+def test_layer_names_carry_nothing_into_the_rebuilt_weights():
+    """Names are text the budget does not count; they wire layers together and reach no weight: the
+    same model named with 256 characters of digits each rebuilds to exactly the same weights."""
+    plain = small(layers.Conv2D(4, 3))
+    named = small(layers.Conv2D(4, 3, name="7" * MAX_TEXT))
+    first = weights(rebuild(vet(declared(plain)), seed=3, precision="float32"))
+    again = weights(rebuild(vet(declared(named)), seed=3, precision="float32"))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))

@@ -20,6 +20,7 @@ import compileall
 import contextlib
 import hashlib
 import io
+import json
 import os
 import shutil
 import socket
@@ -132,12 +133,14 @@ def attempt(
     trainer: str = "submission",
     must_fail: bool = True,
     forked: bool = False,
+    edits: dict[str, str] | None = None,
     **limits: float,
 ) -> tuple[Grade, str]:
     """Grade a copy of the corpus's ``name`` (plus ``files``) under the corpus assignment,
     ``sandbox`` and ``trainer``, with ``limits`` overriding its own; ``forked``: as a class does,
     with the builder forked from a zygote. Check what must hold for every attempt (with
-    ``must_fail``, that it loses points); return the grade and its messages."""
+    ``must_fail``, that it loses points); ``edits`` replaces the assignment's lines that start with
+    each key. Return the grade and its messages."""
     if forked and (reason := problem(choose(sandbox).kind)) is not None:
         pytest.skip(reason)
     folder = tmp_path / name
@@ -150,6 +153,8 @@ def attempt(
         spec = "\n".join(
             f"{key} = {value}" if line.startswith(f"{key} =") else line for line in spec.splitlines()
         )
+    for start, edited in (edits or {}).items():  # whole lines of the assignment, by how they start
+        spec = "\n".join(edited if line.startswith(start) else line for line in spec.splitlines())
     assignment = tmp_path / "assignment.toml"
     assignment.write_text(spec)
     submitted = digests(folder)
@@ -177,6 +182,7 @@ def attempt(
 
     messages = " ".join([result.problem or "", *(check.message for check in result.checks)])
     assert result.trainer == trainer
+    assert result.to_gradescope()["extra_data"]["counted"], "a submission's attempt must count as graded"
     if must_fail:
         assert result.score < result.possible, messages
     assert digests(folder) == submitted, "the submission folder changed"
@@ -494,7 +500,23 @@ def offline(sample) -> dict[str, object]:
     np.savez(weights, kernel=kernel, bias=bias)
     np.savez(public, x=sample.x_test, y=sample.y_test)
     reached = float(np.mean(np.argmax(model.predict(x, verbose=0), axis=1) == sample.y_test))
-    return {"offline.npz": weights.getvalue(), "public_test.npz": public.getvalue(), "accuracy": reached}
+    pooled, carried = io.BytesIO(), {}
+    for features in (16, 4):  # gated_constants's: linear on 4 x 4 or 2 x 2 averages, by least squares
+        side = int(features**0.5)
+        averages = sample.x_test.reshape(-1, side, 28 // side, side, 28 // side).mean(axis=(2, 4)) / 255.0
+        averages = averages.reshape(len(averages), features)
+        targets = np.eye(10)[sample.y_test]
+        fitted = np.linalg.solve(averages.T @ averages + 1e-3 * np.eye(features), averages.T @ targets)
+        carried[f"w{features}"] = fitted.astype("float32")
+        carried[f"accuracy{features}"] = np.mean(np.argmax(averages @ fitted, axis=1) == sample.y_test)
+    np.savez(pooled, **carried)
+    return {
+        "offline.npz": weights.getvalue(),
+        "public_test.npz": public.getvalue(),
+        "offline_pooled.npz": pooled.getvalue(),
+        "accuracy": reached,
+        "pooled_accuracy": {features: float(carried[f"accuracy{features}"]) for features in (16, 4)},
+    }
 
 
 def weight_files(name: str, offline: dict[str, object]) -> dict[str, bytes]:
@@ -570,3 +592,132 @@ def test_a_submission_cannot_stop_the_pace_setter_to_turn_its_grade_into_the_gra
     assert result.problem is None, result.problem  # it reached nothing (it raises if it did)
     runs = result.training_clock["runs"]
     assert runs and all(run["pace_steps"] > 0 for run in runs), result.training_clock
+
+
+# -- what a declaration and a message can carry -----------------------------------------------------
+TRAINERS = ("grader", "submission")
+OPERATIONS = {
+    "grader": "is an operation applied to a Keras tensor outside a layer",
+    # Trained by the submission, the model as built is checked before training: its operations
+    # carry the offline classifier into it, so it already classifies (or cannot be loaded to tell).
+    "submission": "The model arrived trained",
+}
+
+
+def has_keras_ops() -> bool:
+    import keras
+
+    return hasattr(keras, "ops")
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("name", ["weights_in_operations", "operations_in_a_notebook"])
+def test_weights_in_operations_on_keras_tensors_earn_nothing(name, trainer, tmp_path, surroundings, offline):
+    """``keras.ops`` calls on a Keras tensor are operation nodes outside every layer, their arrays
+    constants in the graph's wiring: refused when the grader trains, whichever route built them,
+    naming the line that made the first; caught before training when the submission trains."""
+    if not has_keras_ops():
+        pytest.skip("Keras 2 has no keras.ops (its operations on Keras tensors are TFOpLambda layers)")
+    result, messages = attempt(name, tmp_path, surroundings, weight_files(name, offline), trainer=trainer)
+    assert OPERATIONS[trainer] in messages or (
+        trainer == "submission" and "The model as built could not be checked before training" in messages
+    ), messages
+    accuracy = next(check for check in result.checks if check.name == "Test accuracy")
+    assert accuracy.score == 0 and result.metrics.accuracy is None
+    if trainer == "grader":
+        assert "See " in messages and "ops." in messages, messages
+
+
+WIRE = {
+    "deep_message": "the runner sent a malformed message: the message is nested more than 64 deep.",
+    "huge_number": "the runner sent a malformed message: a number of 401 digits (at most 40 are read).",
+}
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize("name", sorted(WIRE))
+def test_a_malformed_message_is_the_submissions_failure_never_the_graders(
+    name, trainer, tmp_path, surroundings
+):
+    """What a child writes is read under the wire's limits (grader/wire.py): a message nested
+    100,000 deep or holding a number of 401 digits fails the submission's build, with a message its
+    author reads, and the grade counts."""
+    result, messages = attempt(name, tmp_path, surroundings, trainer=trainer)
+    assert WIRE[name] in messages
+    assert result.problem is not None and result.problem.startswith("The model did not build")
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_notes_from_the_submissions_process_are_bounded_and_shown_as_its_own(trainer, tmp_path, surroundings):
+    """30,000 notes, the first worded as the grader's verdict: ten are kept, under the heading that
+    says they are the code's own words, with a line saying how many were cut; results.json stays small."""
+    from grader.report import report_text
+    from grader.results import SAID_TITLE
+
+    result, _ = attempt("many_notes", tmp_path, surroundings, trainer=trainer, must_fail=False)
+    assert len(result.said) == 10 and result.said_cut == 29_990
+    assert result.said[0].startswith("Note: Test accuracy 99.90%")
+    assert not any("99.90%" in note for note in result.notes)
+    assert not any("99.90%" in check.message for check in result.checks)
+    assert len(json.dumps(result.to_gradescope())) < 64_000
+    report = report_text(result)
+    assert SAID_TITLE in report and "29,990 more were cut" in report
+    assert report.index(SAID_TITLE) < report.index("99.90%")
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_a_compute_bomb_is_stopped_once_its_cost_cannot_pass(trainer, tmp_path, surroundings):
+    """450 parameter-free layers pass every cheap check and cost many times the reference's: training
+    stops once its cost is over the 1.5 x limit by more than twice the uncertainty, long before
+    the time limit, and the report says at what cost and when."""
+    result, messages = attempt(
+        "compute_bomb",
+        tmp_path,
+        surroundings,
+        trainer=trainer,
+        edits={"max_seconds =": "max_ratio = 1.5"},
+        time_limit_s=300,
+        build_s=120,  # 450 layers take a while to build, and to rebuild
+        memory_mb=4096,  # and keep 450 feature maps for the backward pass
+    )
+    timing = next(check for check in result.checks if check.name == "Training time")
+    assert timing.status == "failed" and "so it could not pass the training-time check" in timing.message, (
+        messages
+    )
+    assert "its training cost had reached" in timing.message
+    stopped_after = float(timing.message.split("stopped after ", 1)[1].split(" s", 1)[0])
+    assert stopped_after < 300 / 2
+    assert next(check for check in result.checks if check.name == "Test accuracy").status == "not run"
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_a_gated_classifier_in_many_small_arguments_earns_nothing_the_grader_did_not_train(
+    trainer, tmp_path, surroundings, offline, honest
+):
+    """A classifier of 160 weights fitted offline, one Constant per frozen Dense(1), behind a gate
+    of zeros that opens during training: fresh, it answers at chance, so only the budget can stop
+    it. When the grader trains, its 327 numbers are refused; the same attack cut to what fits the
+    budget (4 averages) carries a 40-weight classifier, which scores far below an honest linear
+    classifier trained for one epoch. When the submission trains, the gate opens in its own
+    training, which the security model says that path cannot see."""
+    files = weight_files("gated_constants", offline)
+    if trainer == "submission":
+        result, _ = attempt(
+            "gated_constants", tmp_path, surroundings, files, trainer=trainer, must_fail=False
+        )
+        assert result.trained_by.startswith("the submission's own code")
+        assert "a gate that opens during training" in SECURITY_MODEL
+        return
+    result, messages = attempt("gated_constants", tmp_path, surroundings, files, trainer=trainer)
+    assert "numbers outside its shapes and wiring" in messages and "at most 128 are accepted" in messages
+    assert result.metrics.accuracy is None
+    source = (HOSTILE / "gated_constants" / "model.py").read_text()
+    small = {**files, "model.py": source.replace("FEATURES = 16", "FEATURES = 4").encode()}
+    cut, messages = attempt(
+        "gated_constants", tmp_path / "cut", surroundings, small, trainer=trainer, must_fail=False
+    )
+    assert cut.problem is None and cut.metrics.public_accuracy is not None, messages
+    assert honest.metrics.public_accuracy is not None
+    assert cut.metrics.public_accuracy < honest.metrics.public_accuracy - 0.3
+    carried = offline["pooled_accuracy"][4]  # type: ignore[index]
+    assert cut.metrics.public_accuracy < carried + 0.1  # no more than its 40 numbers can say

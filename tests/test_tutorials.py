@@ -80,10 +80,10 @@ def test_002_listing_passes_lr_which_each_keras_treats_differently(graded):
     assert statuses(grade)["Output shape"] == "failed"  # no Flatten: a 4-D output
     if TF >= (2, 15):  # measured: 2.15 drops `lr` with only a warning; 2.12 still honours it
         assert grade.model["learning_rate"] == pytest.approx(0.001)
-        assert any("`lr` is deprecated in Keras optimizer" in note for note in grade.notes)
+        assert any("`lr` is deprecated in Keras optimizer" in note for note in grade.said)
     else:
         assert grade.model["learning_rate"] == pytest.approx(0.0001)
-        assert any("The `lr` argument is deprecated" in note for note in grade.notes)
+        assert any("The `lr` argument is deprecated" in note for note in grade.said)
 
 
 def test_003_listing_passes_on_every_version(graded):
@@ -207,7 +207,7 @@ def test_000_notebook_builds_without_them_and_its_listing_lacks_flatten(graded):
         note.startswith(
             "Graded the model and the settings of the fit call at tutorial_000.ipynb, code cell 10"
         )
-        for note in grade.notes
+        for note in grade.said
     )
 
 
@@ -252,11 +252,11 @@ def test_002_notebook_with_learning_rate_reaches_its_listing_s_defect(graded):
     assert grade.model["learning_rate"] == pytest.approx(0.0001)
     assert any(
         note == "IPython lines skipped (the grader runs Python only): %matplotlib inline"
-        for note in grade.notes
+        for note in grade.said
     )
     assert any(
         "validation_data=(...) at tutorial_002.ipynb, code cell 8, line 1 was replaced" in n
-        for n in grade.notes
+        for n in grade.said
     )
 
 

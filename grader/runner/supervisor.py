@@ -64,7 +64,7 @@ LOG_TAIL_LINES = 12
 LOG_TAIL_BYTES = 64 << 10
 LOG_LINE_CHARS = 300  # one printed line, as the report shows it
 DONE = frozenset({"ready", "built", "trained", "predicted", "paced"})  # events after which a child is idle
-WATCH_INTERVAL_S = 2.0  # how often a training's watch is asked whether it must stop
+WATCH_INTERVAL_S = 1.0  # how often a training's watch is asked whether it must stop
 EventHandler = Callable[[dict[str, Any]], None]
 
 Watch = Callable[[], "Stop | None"]  # asked while a child trains: a reason to stop it now, or None
