@@ -353,6 +353,7 @@ def test_a_float_in_a_shape_argument_is_counted_and_a_shape_holds_whole_numbers_
     walk = _Walk()
     _vet_model(data["model"], walk)
     assert any(where.endswith("argument 'filters'") for where, _ in walk.places)
+
     def fractional(d: dict) -> None:
         config = first_layer(d, 0)["config"]
         config["batch_shape" if "batch_shape" in config else "batch_input_shape"] = [None, 28.5, 28, 1]

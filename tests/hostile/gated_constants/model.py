@@ -29,7 +29,9 @@ def build_model():
             layers.Dense(
                 1,
                 use_bias=False,
-                kernel_initializer="glorot_uniform" if HONEST else keras.initializers.Constant(float(OFFLINE[i, c])),
+                kernel_initializer="glorot_uniform"
+                if HONEST
+                else keras.initializers.Constant(float(OFFLINE[i, c])),
                 trainable=HONEST,
             )(feature)
             for i, feature in enumerate(features)
