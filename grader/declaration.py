@@ -54,7 +54,7 @@ MAX_CALLBACKS = 16
 # and the best classifiers of 128 weights measured, fitted on the test images themselves, score
 # 62% to 71% (tests/test_budget.py), where every reference scores 97% and more after training.
 NUMBER_BUDGET = 128
-MAX_MAGNITUDE = 2.0**53  # any one number: a seed, a step count, an epsilon
+MAX_MAGNITUDE = 2**53  # any one whole number (a seed, a step count); a float need only be finite
 MAX_DIMENSION = 1 << 24  # one dimension of a shape
 MAX_FIT_COUNT = 1 << 20  # a batch size, a number of epochs
 
@@ -576,7 +576,7 @@ def _trains(name: str, config: dict[str, Any], where: str) -> None:
 def _finite(number: float, where: str) -> None:
     if isinstance(number, float) and math.isnan(number):
         raise Refused(f"{where} is not a number (NaN).", where=where)
-    if not math.isfinite(number) or abs(number) > MAX_MAGNITUDE:
+    if abs(number) > MAX_MAGNITUDE if isinstance(number, int) else not math.isfinite(number):
         raise Refused(
             f"{where} is {_shown(number)}: numbers in a declaration are at most {MAX_MAGNITUDE:.0e}.",
             where=where,

@@ -397,7 +397,7 @@ def test_a_float_in_a_shape_argument_is_counted_and_a_shape_holds_whole_numbers_
             lambda d: first_layer(d)["config"].update(rate=float("inf")),
             "numbers in a declaration are at most",
         ),
-        (lambda d: first_layer(d)["config"].update(rate=10**30), "numbers in a declaration are at most"),
+        (lambda d: first_layer(d)["config"].update(groups=10**30), "numbers in a declaration are at most"),
         (lambda d: d["fit"].update(batch_size=10**12), "batch_size must be a whole number from 1 to"),
     ],
 )

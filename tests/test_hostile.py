@@ -706,7 +706,7 @@ def test_a_gated_classifier_in_many_small_arguments_earns_nothing_the_grader_did
             "gated_constants", tmp_path, surroundings, files, trainer=trainer, must_fail=False
         )
         assert result.trained_by.startswith("the submission's own code")
-        assert "a gate that opens during training" in SECURITY_MODEL
+        assert "a gate that opens during training" in " ".join(SECURITY_MODEL.split())
         return
     result, messages = attempt("gated_constants", tmp_path, surroundings, files, trainer=trainer)
     assert "numbers outside its shapes and wiring" in messages and "at most 128 are accepted" in messages
