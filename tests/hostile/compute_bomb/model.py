@@ -4,13 +4,15 @@ its first convolution: every cheap check passes, and each step costs many times 
 import keras
 from keras import layers
 
+ACTIVATION = "relu"  # the early-stop benchmark swaps in a costlier one
+
 
 def build_model():
     model = keras.Sequential(
         [
             keras.Input((28, 28, 1)),
             layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="he_uniform"),
-            *(layers.Activation("relu") for _ in range(450)),
+            *(layers.Activation(ACTIVATION) for _ in range(450)),
             layers.MaxPooling2D(),
             layers.Dropout(0.25),
             layers.Conv2D(64, 3, padding="same", activation="relu", kernel_initializer="he_uniform"),
