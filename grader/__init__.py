@@ -1,3 +1,3 @@
 """Grader for the classic Keras MNIST CNN tutorials: references, data, checks and reports."""
 
-__version__ = "0.2.7"
+__version__ = "0.2.8"

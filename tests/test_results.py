@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from grader.checks import CheckResult
-from grader.results import Grade, Metrics, read_results, write_results
+from grader.results import SAID_HEADING, Grade, Metrics, read_results, write_results
 from tests.conftest import FIXTURES
 
 SCHEMA = json.loads((FIXTURES / "schemas" / "gradescope_results.schema.json").read_text())
@@ -76,6 +76,17 @@ def test_output_includes_the_problem_log_and_notes():
     text = a_grade(problem="The model did not build: boom", log="my print", notes=("a note",)).output()
     assert text.splitlines()[0] == "alice: 2 / 5 points on Tutorial 000."
     assert "The model did not build: boom" in text and "my print" in text and "a note" in text
+
+
+def test_the_submissions_notes_are_shown_under_their_own_heading_after_the_graders():
+    """What the submission's process said is its word: shown apart, under a heading that says so,
+    with how many more were cut, after the grader's own notes."""
+    text = a_grade(notes=("the grader's note",), said=("Test accuracy 100% (passed)",), said_cut=7).output()
+    heading = text.index(SAID_HEADING)
+    assert text.index("the grader's note") < heading < text.index("- Test accuracy 100% (passed)")
+    assert "(7 more were cut: at most 1 are kept.)" in text
+    stored = Grade.from_gradescope(a_grade(said=("mine",), said_cut=3).to_gradescope())
+    assert stored.said == ("mine",) and stored.said_cut == 3
 
 
 def test_results_replace_an_old_file_whole(tmp_path):
