@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.atomic import write_text_atomic
+from grader.wire import MAX_NOTES
 from grader.checks import VISIBILITIES, CheckResult
 
 RESULTS_FILE = "results.json"
@@ -146,7 +147,7 @@ class Grade:
     def said_lines(self) -> tuple[str, ...]:
         """The notes from the submission's process, and a last line saying how many were cut."""
         cut = (
-            (f"({self.said_cut:,} more were cut: at most {len(self.said)} are kept.)",)
+            (f"({self.said_cut:,} more were cut: at most {MAX_NOTES} are kept.)",)
             if self.said_cut
             else ()
         )
