@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.atomic import write_text_atomic
-from grader.wire import MAX_NOTES
 from grader.checks import VISIBILITIES, CheckResult
+from grader.wire import MAX_NOTES
 
 RESULTS_FILE = "results.json"
 OUTPUT_FORMAT = "text"  # a student's printed lines are shown as they are: no Markdown, no HTML
@@ -146,11 +146,7 @@ class Grade:
 
     def said_lines(self) -> tuple[str, ...]:
         """The notes from the submission's process, and a last line saying how many were cut."""
-        cut = (
-            (f"({self.said_cut:,} more were cut: at most {MAX_NOTES} are kept.)",)
-            if self.said_cut
-            else ()
-        )
+        cut = (f"({self.said_cut:,} more were cut: at most {MAX_NOTES} are kept.)",) if self.said_cut else ()
         return (*self.said, *cut)
 
     def leaderboard(self) -> list[dict[str, Any]]:
