@@ -27,6 +27,7 @@ This module imports nothing but the standard library: the grader's own process u
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
@@ -259,6 +260,18 @@ class Declaration:
     fit: dict[str, Any]
     callbacks: tuple[dict[str, Any], ...] = ()
     not_run: tuple[str, ...] = field(default=())  # callbacks accepted but not run, by class name
+    reseeded: int = 0  # seeds the declaration gave (initializers', layers'), dropped by the vetting
+    source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as it was given
+
+    def seed(self, seed: int) -> int:
+        """The seed the grader rebuilds and trains this declaration with: the assignment's ``seed``
+        mixed with a digest of the whole declaration, its names replaced by their order. Any change
+        to it, a shape or an offset as much as a layer, draws every weight afresh, so no choice in
+        it can pick which of the grader's random weights one layer gets; names choose nothing, and
+        the same declaration always gets the same."""
+        text = json.dumps(_renamed(self.to_dict()), sort_keys=True)
+        digest = hashlib.sha256(f"{seed}:{text}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") % (2**31 - 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -272,6 +285,32 @@ class Declaration:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _renamed(data: dict[str, Any]) -> Any:
+    """``data`` with every name (each value under a ``name`` key, wherever it is used) replaced by
+    the order it first appears in: the same model, whatever its layers were called."""
+    names: dict[str, str] = {}
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                if key == "name" and isinstance(value[key], str):
+                    names.setdefault(value[key], f"#{len(names)}")
+                collect(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: rename(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rename(item) for item in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    collect(data)
+    return rename(data)
 
 
 def vet(data: Any) -> Declaration:
@@ -298,7 +337,7 @@ def vet(data: Any) -> Declaration:
     fit = _vet_fit(data.get("fit"), walk)
     callbacks, not_run = _vet_callbacks(data.get("callbacks"), data.get("not_run"), walk)
     _budget(walk)
-    return Declaration(model, compiled, fit, callbacks, not_run)
+    return Declaration(model, compiled, fit, callbacks, not_run, reseeded=walk.reseeded, source=data)
 
 
 # -- the model ---------------------------------------------------------------------------------
@@ -312,6 +351,7 @@ class _Walk:
         self.numbers = 0
         self.places: Counter[tuple[str, str]] = Counter()  # (where, class) -> numbers there
         self.references = 0  # tensors the layers are called on
+        self.reseeded = 0  # seeds given and dropped
 
     def count(self, where: str, name: str, numbers: int = 1) -> None:
         self.numbers += numbers
@@ -360,6 +400,12 @@ class _Walk:
                 continue
             if key in SHAPE_ARGUMENTS and _whole(item):
                 checked[key] = item
+                continue
+            if key == "seed" and (name in INITIALIZERS or name in LAYERS):
+                # A seed picks a whole stream of random weights, searched offline for the one that
+                # fits: dropped, so that every weight comes from the grader's seed (Declaration.seed).
+                self.reseeded += item is not None
+                checked[key] = None
                 continue
             checked[key] = self.value(item, inner, key, depth + 1, name)
             if key not in STRUCTURAL and (count := _numbers(item)) > limit:

@@ -461,10 +461,51 @@ def test_a_constant_passed_to_a_layer_is_refused():
 
 
 def test_layer_names_carry_nothing_into_the_rebuilt_weights():
-    """Names are text the budget does not count; they wire layers together and reach no weight: the
-    same model named with 256 characters of digits each rebuilds to exactly the same weights."""
-    plain = small(layers.Conv2D(4, 3))
-    named = small(layers.Conv2D(4, 3, name="7" * MAX_TEXT))
-    first = weights(rebuild(vet(declared(plain)), seed=3, precision="float32"))
-    again = weights(rebuild(vet(declared(named)), seed=3, precision="float32"))
+    """Names are text the budget does not count, and the declaration's digest reads them only as
+    the order they come in: the same model named otherwise rebuilds to exactly the same weights."""
+    plain = weights(rebuild(vet(declared(named())), seed=3, precision="float32"))
+    again = weights(rebuild(vet(declared(named(last="7" * MAX_TEXT))), seed=3, precision="float32"))
+    assert all(np.array_equal(a, b) for a, b in zip(plain, again, strict=True))
+
+
+def named(seed: int | None = None, units: int = 16, last: str = "out") -> keras.Model:
+    """One small model with every layer named, so that two builds of it declare the same text."""
+    initializer = keras.initializers.GlorotUniform(seed=seed) if seed is not None else "glorot_uniform"
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(4, 3, kernel_initializer=initializer, name="conv"),
+            layers.Flatten(name="flat"),
+            layers.Dense(units, name="hidden"),
+            layers.Dense(10, activation="softmax", name=last),
+        ],
+        name="net",
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+def test_a_seed_in_a_declaration_is_dropped_and_carries_nothing():
+    """A seed picks a whole stream of random weights, which can be searched offline for one that
+    fits; the vetting drops every seed, and the seeded model rebuilds to exactly the unseeded one."""
+    assert declare(named(seed=1234), FIT, parts=[]).reseeded == 1
+    seeded = vet(declared(named(seed=1234)))
+    plain = vet(declared(named()))
+    first = weights(rebuild(seeded, seed=5, precision="float32"))
+    again = weights(rebuild(plain, seed=5, precision="float32"))
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_any_change_to_a_declaration_draws_every_weight_afresh():
+    """The rebuild's seed mixes the assignment's with a digest of the whole declaration: a choice
+    of shapes cannot pick which of the grader's random weights a layer gets while keeping the rest.
+    Two declarations that differ only in a later layer's width start from other first kernels."""
+    narrow = rebuild(vet(declared(named(units=16))), seed=5, precision="float32")
+    wide = rebuild(vet(declared(named(units=17))), seed=5, precision="float32")
+    assert not np.array_equal(
+        np.asarray(narrow.layers[0].get_weights()[0]), np.asarray(wide.layers[0].get_weights()[0])
+    )
+    same = rebuild(vet(declared(named(units=16))), seed=5, precision="float32")
+    assert np.array_equal(
+        np.asarray(narrow.layers[0].get_weights()[0]), np.asarray(same.layers[0].get_weights()[0])
+    )

@@ -721,3 +721,21 @@ def test_a_gated_classifier_in_many_small_arguments_earns_nothing_the_grader_did
     assert cut.metrics.public_accuracy < honest.metrics.public_accuracy - 0.3
     carried = offline["pooled_accuracy"][4]  # type: ignore[index]
     assert cut.metrics.public_accuracy < carried + 0.1  # no more than its 40 numbers can say
+
+
+def test_seeds_chosen_to_pick_fitted_columns_of_random_weights_carry_nothing(tmp_path, surroundings):
+    """Seeds, widths and croppings searched offline so that each class's frozen column of random
+    weights is close to a direction fitted on the public digits: before seeds were dropped and the
+    rebuild's seed mixed with the declaration's digest, the grader trained it to 67.2% where the same
+    graph with Keras's own initializers reached 29.0%. Now its seeds are dropped, the two declare the
+    same model, and they score the same, image for image."""
+    source = (HOSTILE / "seeded_columns" / "model.py").read_text()
+    twin = {"model.py": source.replace("SEEDED = True", "SEEDED = False").encode()}
+    attack, messages = attempt("seeded_columns", tmp_path, surroundings, trainer="grader", must_fail=False)
+    assert attack.problem is None and any(
+        "10 seeds given in the model's declaration were dropped" in n for n in attack.notes
+    ), messages
+    honest, _ = attempt(
+        "seeded_columns", tmp_path / "twin", surroundings, twin, trainer="grader", must_fail=False
+    )
+    assert attack.metrics.accuracy is not None and attack.metrics.accuracy == honest.metrics.accuracy

@@ -106,7 +106,8 @@ class Builder(fitting.ModelRole):
         self.model = model
         found = fitting.report(model, compiled_by=compiled_by, sparse=self.sparse, fit=fit, notes=notes)
         if self.args.trainer == "grader":
-            found["declaration"] = declare(model, fit, parts=parts).to_dict()
+            # As it was written down: the trainer vets it again and says what its vetting changed.
+            found["declaration"] = declare(model, fit, parts=parts).source
         else:
             self.fit = fitting.cap_epochs(fit, self.args.max_epochs, notes)
             found["fit"]["epochs"] = self.fit["epochs"]

@@ -12,6 +12,7 @@ ModelCheckpoint, TensorBoard and CSVLogger are accepted and not run.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,12 @@ class Trainer(fitting.ModelRole):
         self.fit = fitting.cap_epochs(
             {**declaration.fit, "callbacks": callbacks(declaration)}, self.args.max_epochs, notes
         )
+        if declaration.reseeded:
+            many = declaration.reseeded > 1
+            notes.append(
+                f"{declaration.reseeded} seed{'s' if many else ''} given in the model's declaration "
+                f"{'were' if many else 'was'} dropped: the grader draws every weight from a seed of its own."
+            )
         if declaration.not_run:
             notes.append(
                 f"Not run by the grader: {described(declaration.not_run)} (the grader trains the model "
@@ -66,11 +73,12 @@ def read_declaration(path: Path) -> Declaration:
 
 
 def rebuild(declaration: Declaration, *, seed: int, precision: str) -> Any:
-    """The declared model built afresh (weights from its initializers under ``seed``) and compiled."""
+    """The declared model built afresh (weights from its initializers under ``seed`` mixed with the
+    declaration's digest, ``Declaration.seed``) and compiled."""
     import keras
 
     keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(declaration.seed(seed))
     training.set_precision(precision)
     try:
         model = keras.models.model_from_json(json.dumps(declaration.model))
@@ -84,7 +92,9 @@ def rebuild(declaration: Declaration, *, seed: int, precision: str) -> Any:
             f"{REFUSAL}: every layer is frozen (trainable=False), so training would change nothing; "
             "the grader trains every model it grades from fresh weights."
         )
-    compiled = declaration.compile
+    compiled = copy.deepcopy(
+        declaration.compile
+    )  # Keras may change what it deserialises; the digest must not
     options = {key: compiled[key] for key in ("run_eagerly", "jit_compile") if compiled.get(key) is not None}
     try:
         model.compile(
