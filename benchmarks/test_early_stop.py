@@ -80,7 +80,7 @@ def test_a_compute_bomb_is_stopped_within_twice_the_limit_and_a_twin_never(bench
     assert isinstance(whole, Grade) and isinstance(stopped, Grade) and isinstance(twins, list)
     assert whole.metrics.train_cost is not None, timing(whole)
     said = timing(stopped)
-    reached = re.search(r"cost had reached ([0-9.]+) x", said)
+    reached = re.search(r"was costing ([0-9.]+) x", said)
     after = re.search(r"stopped after ([0-9]+) s", said)
     assert reached and after, said
     figures = {

@@ -268,7 +268,8 @@ class Declaration:
         mixed with a digest of the whole declaration, its names replaced by their order. Any change
         to it, a shape or an offset as much as a layer, draws every weight afresh, so no choice in
         it can pick which of the grader's random weights one layer gets; names choose nothing, and
-        the same declaration always gets the same."""
+        the same declaration always gets the same. Dtypes are left out: the assignment's precision
+        sets them, and a float32 and a bfloat16 run of one model start from the same weights."""
         text = json.dumps(_renamed(self.to_dict()), sort_keys=True)
         digest = hashlib.sha256(f"{seed}:{text}".encode()).digest()
         return int.from_bytes(digest[:4], "big") % (2**31 - 1)
@@ -287,14 +288,18 @@ class Declaration:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
+UNSEEDED = frozenset({"dtype", "dtype_policy"})  # precision: the assignment's, not the model's
+
+
 def _renamed(data: dict[str, Any]) -> Any:
     """``data`` with every name (each value under a ``name`` key, wherever it is used) replaced by
-    the order it first appears in: the same model, whatever its layers were called."""
+    the order it first appears in, and without its dtypes: the same model, whatever its layers were
+    called and whatever precision it runs at."""
     names: dict[str, str] = {}
 
     def collect(value: Any) -> None:
         if isinstance(value, dict):
-            for key in sorted(value):
+            for key in sorted(value.keys() - UNSEEDED):
                 if key == "name" and isinstance(value[key], str):
                     names.setdefault(value[key], f"#{len(names)}")
                 collect(value[key])
@@ -304,7 +309,7 @@ def _renamed(data: dict[str, Any]) -> Any:
 
     def rename(value: Any) -> Any:
         if isinstance(value, dict):
-            return {key: rename(item) for key, item in value.items()}
+            return {key: rename(item) for key, item in value.items() if key not in UNSEEDED}
         if isinstance(value, list):
             return [rename(item) for item in value]
         return names.get(value, value) if isinstance(value, str) else value

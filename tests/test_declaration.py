@@ -35,6 +35,7 @@ from grader.runner.declare import declare
 from grader.runner.program import made_at, read_program
 from grader.runner.protocol import SubmissionError
 from grader.runner.roles.trainer import callbacks, check_graph, rebuild
+from grader.runner.training import set_precision
 from reference import REFERENCES, load
 from tests.conftest import SUBMISSIONS
 
@@ -509,3 +510,16 @@ def test_any_change_to_a_declaration_draws_every_weight_afresh():
     assert np.array_equal(
         np.asarray(narrow.layers[0].get_weights()[0]), np.asarray(same.layers[0].get_weights()[0])
     )
+
+
+def test_the_precision_a_model_runs_at_draws_the_same_weights():
+    """Dtypes are the assignment's precision, not a choice of the model: a model declared under
+    mixed bfloat16 gets the same seed as under float32, so the two runs start from the same weights."""
+    set_precision("mixed_bfloat16")
+    try:
+        mixed = vet(declared(named()))
+    finally:
+        set_precision("float32")
+    plain = vet(declared(named()))
+    assert json.dumps(mixed.model) != json.dumps(plain.model)  # the policy is in the declaration
+    assert mixed.seed(42) == plain.seed(42)

@@ -294,11 +294,26 @@ def test_a_forked_builder_sees_no_labels_writes_nowhere_else_and_leaves_nothing(
 
 def test_links_planted_by_a_builder_touch_nothing_when_the_grader_trains(tmp_path, surroundings):
     """symlink_swap's links lie in the builder's scratch, where the grader reads and writes nothing
-    when it trains: the grade is the honest one of its linear model, and every file is untouched."""
+    when it trains: the grade is the honest one of its linear model, the same as a copy that plants
+    nothing, and every file is untouched."""
     result, messages = attempt("symlink_swap", tmp_path, surroundings, trainer="grader", must_fail=False)
-    assert result.problem is None and result.metrics.accuracy is not None and result.metrics.accuracy > 0.5, (
+    assert result.problem is None and result.metrics.accuracy is not None and result.metrics.accuracy > 0.2, (
         messages
     )
+    source = (HOSTILE / "symlink_swap" / "model.py").read_text()
+    plain = source.replace("keras.Model.save = plant", "").replace(
+        "        os.symlink(target", "        pass  #"
+    )
+    assert "os.symlink(target" not in plain and "keras.Model.save = plant" not in plain
+    honest, _ = attempt(
+        "symlink_swap",
+        tmp_path / "twin",
+        surroundings,
+        {"model.py": plain.encode()},
+        trainer="grader",
+        must_fail=False,
+    )
+    assert result.metrics.accuracy == honest.metrics.accuracy and result.score == honest.score
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -684,7 +699,7 @@ def test_a_compute_bomb_is_stopped_once_its_cost_cannot_pass(trainer, tmp_path, 
     assert timing.status == "failed" and "so it could not pass the training-time check" in timing.message, (
         messages
     )
-    assert "its training cost had reached" in timing.message
+    assert "its training was costing" in timing.message
     stopped_after = float(timing.message.split("stopped after ", 1)[1].split(" s", 1)[0])
     assert stopped_after < 300 / 2
     assert next(check for check in result.checks if check.name == "Test accuracy").status == "not run"

@@ -457,15 +457,22 @@ def test_the_fresh_models_check_costs_no_training_time(tmp_path):
     assert graded.progress.metrics.train_cost == pytest.approx(1.05)
 
 
+UNDER_WAY = [
+    PaceMark(60, 2.0),
+    PaceMark(110, 3.0),
+]  # the pace-setter (the verifier) at two watches: 0.02 s a step
+
+
 def test_a_run_whose_cost_cannot_pass_is_stopped_and_says_at_what_cost(tmp_path):
-    """The watch asks the pace-setter as training goes: 40 s of CPU at 0.02 s a pace step is 2.0 x
-    the reference's 1,000 steps, over 1.5 x by more than twice the uncertainty (±11%): stopped."""
-    graded = run(tmp_path, trainer={"cpu_while_training": [10.0, 40.0]})
+    """The watch asks the pace-setter as training goes: 40 s of CPU between two watches, at 0.02 s
+    a pace step, is 2.0 x the reference's 1,000 steps, over 1.5 x by more than twice the
+    uncertainty (±11%): stopped."""
+    graded = run(tmp_path, trainer={"cpu_while_training": [10.0, 50.0]}, verifier={"marks": list(UNDER_WAY)})
     progress = graded.progress
     time_check = progress.results[CHECKS[3]]
     assert (
         time_check.status == "failed"
-        and "its training cost had reached 2.00 x the reference's" in time_check.message
+        and "its training was costing 2.00 x the reference's" in time_check.message
     )
     assert "so it could not pass the training-time check" in time_check.message
     assert progress.problem is not None and progress.problem.startswith("Training stopped: stopped after")
@@ -475,9 +482,25 @@ def test_a_run_whose_cost_cannot_pass_is_stopped_and_says_at_what_cost(tmp_path)
 def test_a_run_near_its_limit_is_never_stopped(tmp_path):
     """1.7 x the reference's cost is over 1.5 x, but within twice the uncertainty: it trains to
     its end and the check judges it on the whole run's figures."""
-    graded = run(tmp_path, trainer={"cpu_while_training": [34.0]})
+    graded = run(tmp_path, trainer={"cpu_while_training": [10.0, 44.0]}, verifier={"marks": list(UNDER_WAY)})
     assert graded.trainer is not None and "predict" in graded.trainer.calls
     assert graded.progress.problem is None
+
+
+def test_a_costly_start_does_not_stop_a_run_whose_steps_can_pass(tmp_path):
+    """25 s of CPU before the first watch (building, tracing the first steps) and 20 s between the
+    watches: 2.25 x the reference's cost counted from the build, 1.0 x counted from once training
+    is under way. Only the second says what the rest of the run will cost: never stopped."""
+    graded = run(tmp_path, trainer={"cpu_while_training": [25.0, 45.0]}, verifier={"marks": list(UNDER_WAY)})
+    assert graded.trainer is not None and "predict" in graded.trainer.calls
+    assert graded.progress.problem is None
+
+
+def test_a_run_is_not_judged_before_its_cost_can_be_counted(tmp_path):
+    """A first watch only marks where training is under way: however much CPU time it finds, a
+    ratio limit stops nothing until the pace-setter has made steps since."""
+    graded = run(tmp_path, trainer={"cpu_while_training": [500.0]}, verifier={"marks": [PaceMark(60, 2.0)]})
+    assert graded.trainer is not None and "predict" in graded.trainer.calls
 
 
 def test_a_run_over_its_cpu_seconds_is_stopped(tmp_path):
