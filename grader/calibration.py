@@ -156,29 +156,37 @@ def calibrate(
 ) -> Calibration:
     """The reference's baseline for ``assignment`` on ``data``: cached, or measured now on
     ``training.cores`` of ``cpus``. A lock file makes graders that need the same figures at once
-    (a class graded in parallel) measure them once: the others wait, then read the cache."""
+    (a class graded in parallel) measure them once: the others wait, then read the cache.
+
+    Cores are always taken before the lock, never while holding it: a grade holds its cores when
+    it asks, and a calibration that held the lock while it waited for cores waited on that grade
+    as the grade waited on it (two processes, each forever)."""
     key = calibration_key(assignment, data)
     path = cache_path(key, cache_root)
-    with _locked(path, cancellation):
-        if not force:
+    if not force:
+        with _locked(path, cancellation):
             cached = _read(path, key)
+        if cached is not None:
+            return cached
+    count = assignment.training.cores
+    try:
+        cores = grade_cores(count, cpus)  # enough of them, or say how many there are
+    except CoresError as error:
+        raise AssignmentError(f"{assignment.path or assignment.name}: {error}") from None
+    # a grade's own cores are already held by it; otherwise hold some while measuring
+    hold = (
+        contextlib.nullcontext(cores)
+        if cpus is not None
+        else held_cores(count, None, cancellation=cancellation)
+    )
+    with hold as cores, _locked(path, cancellation):
+        if not force:
+            cached = _read(path, key)  # measured by another while this one waited
             if cached is not None:
                 return cached
         if on_start is not None:
             on_start()
-        count = assignment.training.cores
-        try:
-            cores = grade_cores(count, cpus)  # enough of them, or say how many there are
-        except CoresError as error:
-            raise AssignmentError(f"{assignment.path or assignment.name}: {error}") from None
-        # a grade's own cores are already held by it; otherwise hold some while measuring
-        hold = (
-            contextlib.nullcontext(cores)
-            if cpus is not None
-            else held_cores(count, None, cancellation=cancellation)
-        )
-        with hold as cores:
-            return _measure(assignment, data, key, path, on_event, cores, cancellation)
+        return _measure(assignment, data, key, path, on_event, cores, cancellation)
 
 
 @contextlib.contextmanager

@@ -123,3 +123,36 @@ def test_a_grader_waiting_for_anothers_calibration_stops_when_interrupted(sample
         waiter.join(timeout=5)
         assert not waiter.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
+
+
+def test_a_calibration_waiting_for_cores_holds_no_lock_a_grade_would_wait_on(sample, one_epoch, tmp_path):
+    """A grade holds its cores, then asks for the reference's figures. A calibration that took the
+    figures' lock and then waited for cores waited on that grade as the grade waited on it, both
+    forever (a class beside a `grader calibrate`): it takes its cores first."""
+    import fcntl
+    import threading
+
+    from grader.cores import available_cores, held_cores
+    from grader.runner.supervisor import Cancellation, Cancelled
+
+    lock_file = cache_path(calibration_key(one_epoch, sample), tmp_path).with_suffix(".lock")
+    cancellation = Cancellation()
+    outcome: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            calibrate(one_epoch, sample, cache_root=tmp_path, cancellation=cancellation)
+        except BaseException as error:
+            outcome.append(error)
+
+    with held_cores(len(available_cores()), None):  # every core, as a class's grades hold them
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        waiter.join(timeout=1.0)
+        assert waiter.is_alive() and not outcome  # waiting for a core
+        with open(lock_file, "a") as grade:  # the grade's turn at the figures' lock: free
+            fcntl.flock(grade, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        cancellation.cancel()
+        waiter.join(timeout=5)
+        assert not waiter.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
