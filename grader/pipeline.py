@@ -516,8 +516,20 @@ def time_training(context: Context, progress: Progress) -> None:
 
 
 def score(context: Context, progress: Progress) -> None:
-    """Score the test predictions against labels no child has seen."""
+    """Score the test predictions against labels no child has seen: only a run within its cost
+    limit earns accuracy, as a run stopped over it (``train``) could not, so stopping one early,
+    which depends on when the pace shows it is over, never changes a grade."""
     assert progress.built is not None
+    over = [
+        result
+        for check, result in progress.results.items()
+        if check.kind == "training_time" and result.status == "failed" and not progress.missed
+    ]
+    if over:
+        raise PhaseFailure(
+            "its training cost more than the training-time check allows, and accuracy counts only "
+            "for training within the limit (see Training time)."
+        )
     if progress.unpredicted is not None or progress.test_scores is None:
         message = progress.unpredicted.message if progress.unpredicted else "there were none"
         problem = f"Predicting on the test images failed: {message}"

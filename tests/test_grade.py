@@ -145,11 +145,11 @@ def test_dave_copied_adadelta_with_its_new_default_learning_rate(graded):
 def test_erin_trains_too_slowly_where_batches_of_one_are_slow(graded):
     """One epoch of tutorial 000 (the fairness tests' assignment, with the shipped 1.5 x limit)."""
     grade = graded(SUBMISSIONS / "erin", assignment=FIXTURES / "assignments" / "fair_quick.toml")
-    if BATCHES_OF_ONE_ARE_SLOW:  # stopped once her cost could no longer pass, her accuracy unscored
+    if BATCHES_OF_ONE_ARE_SLOW:  # over the limit, stopped or not: her accuracy unscored
         assert statuses(grade)["Training time"] == "failed"
-        assert "so it could not pass the training-time check" in message(grade, "Training time")
         assert "Larger batches" in message(grade, "Training time")
-        assert statuses(grade)["Test accuracy"] == "not run"
+        assert statuses(grade)["Test accuracy"] == "not run" and grade.metrics.accuracy is None
+        assert grade.score == 3
     else:  # JAX's CPU build: the measured cost decides, not the batch size
         assert statuses(grade)["Test accuracy"] == "passed"
         assert statuses(grade)["Training time"] == "passed" and grade.metrics.train_cost < 1.5

@@ -402,6 +402,29 @@ def test_a_costly_training_fails_the_time_check_on_the_clock_not_the_wall(tmp_pa
     assert progress.results[CHECKS[3]].message.startswith("Training cost 2.00 x the reference's")
 
 
+def test_a_run_over_its_cost_limit_earns_no_accuracy_whether_stopped_or_not(tmp_path):
+    """The same 2.0 x, once over a whole run that was never stopped and once stopped as it trains:
+    whether the stop comes in time depends on the machine's pace, so neither scores its accuracy
+    and both get the same points."""
+    finished = run(tmp_path / "finished", trainer={"train": Trained(5.0, 1, {}), "train_cpu": 40.0}).progress
+    stopped = run(
+        tmp_path / "stopped",
+        trainer={"cpu_while_training": [10.0, 50.0]},
+        verifier={"marks": list(UNDER_WAY)},
+    ).progress
+    assert finished.problem is None and stopped.problem is not None  # one trained to its end
+    for progress in (finished, stopped):
+        assert statuses(progress) == {
+            "Parameter count": "passed",
+            "Output shape": "passed",
+            "Layer shapes": "passed",
+            "Training time": "failed",
+            "Test accuracy": "not run",
+        }
+        assert progress.metrics.accuracy is None and not progress.sealed
+    assert "accuracy counts only for training within the limit" in finished.results[CHECKS[4]].message
+
+
 # -- trainer = "submission": the runner trains itself, after the model as built is probed ------
 def test_a_self_trained_model_trains_in_the_runner_after_a_probe_near_chance(tmp_path):
     graded = run(tmp_path, SELF_TRAINED)
