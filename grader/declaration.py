@@ -189,6 +189,7 @@ ALLOWED_CLASSES = (
     | LOSSES
     | METRICS
 )
+TORCH_OPTIMIZERS = ("Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Lion", "Nadam", "RMSprop", "SGD")
 # The module Keras writes for each kind of class, on every version (2.12 writes none): a record
 # naming another module for a class of that name is not that class.
 MODULES: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
@@ -204,6 +205,12 @@ MODULES: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
     (
         OPTIMIZERS,
         frozenset({"keras.optimizers", "keras.optimizers.experimental", "keras.optimizers.legacy"}),
+    ),
+    # On PyTorch, Keras hands back its own torch subclass of each of these (``keras.optimizers.Adam()``
+    # is ``keras.src.backend.torch.optimizers.torch_adam.Adam``), written under that module.
+    *(
+        (frozenset({name}), frozenset({f"keras.src.backend.torch.optimizers.torch_{name.lower()}"}))
+        for name in TORCH_OPTIMIZERS
     ),
     (SCHEDULES, frozenset({"keras.optimizers.schedules"})),
     (LOSSES, frozenset({"keras.losses"})),
@@ -692,7 +699,7 @@ def _check_origin(value: dict[str, Any], name: str, where: str, kinds: frozenset
     argument holds (an operation ``Dot`` from ``keras.src.ops.numpy`` is not the layer ``Dot``)."""
     module, registered = value.get("module"), value.get("registered_name")
     allowed = {found for group, modules in MODULES for found in modules if name in group and name in kinds}
-    if module is not None and isinstance(module, str) and module.startswith(OPERATION_MODULES):
+    if isinstance(module, str) and module not in allowed and module.startswith(OPERATION_MODULES):
         operation = _snake(name)
         config = value.get("config")
         label = config.get("name") if isinstance(config, dict) else None

@@ -523,3 +523,24 @@ def test_the_precision_a_model_runs_at_draws_the_same_weights():
     plain = vet(declared(named()))
     assert json.dumps(mixed.model) != json.dumps(plain.model)  # the policy is in the declaration
     assert mixed.seed(42) == plain.seed(42)
+
+
+def test_an_optimizer_as_keras_writes_it_on_pytorch_is_that_optimizer_and_no_other(honest):
+    """On PyTorch, ``keras.optimizers.Adam()`` is Keras's torch subclass, written under its own
+    module: that module passes for that optimizer only, never for another class or role."""
+    torch_adam = "keras.src.backend.torch.optimizers.torch_adam"
+
+    def optimizer(data: dict) -> dict:
+        return data["compile"]["optimizer"]
+
+    assert optimizer(honest)["class_name"] == "Adam"
+    vetted = vet(forged(honest, lambda d: optimizer(d).update(module=torch_adam)))
+    assert vetted.compile["optimizer"]["module"] == torch_adam
+    with pytest.raises(Refused, match="not from Keras|outside a layer"):
+        vet(
+            forged(
+                honest, lambda d: optimizer(d).update(module="keras.src.backend.torch.optimizers.torch_sgd")
+            )
+        )
+    with pytest.raises(Refused, match="not from Keras|outside a layer"):
+        vet(forged(honest, lambda d: first_layer(d).update(module=torch_adam)))
