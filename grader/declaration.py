@@ -190,6 +190,7 @@ ALLOWED_CLASSES = (
     | METRICS
 )
 TORCH_OPTIMIZERS = ("Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Lion", "Nadam", "RMSprop", "SGD")
+TORCH_OPTIMIZER_MODULE = "keras.src.backend.torch.optimizers."
 # The module Keras writes for each kind of class, on every version (2.12 writes none): a record
 # naming another module for a class of that name is not that class.
 MODULES: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
@@ -209,7 +210,7 @@ MODULES: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
     # On PyTorch, Keras hands back its own torch subclass of each of these (``keras.optimizers.Adam()``
     # is ``keras.src.backend.torch.optimizers.torch_adam.Adam``), written under that module.
     *(
-        (frozenset({name}), frozenset({f"keras.src.backend.torch.optimizers.torch_{name.lower()}"}))
+        (frozenset({name}), frozenset({f"{TORCH_OPTIMIZER_MODULE}torch_{name.lower()}"}))
         for name in TORCH_OPTIMIZERS
     ),
     (SCHEDULES, frozenset({"keras.optimizers.schedules"})),
@@ -699,7 +700,12 @@ def _check_origin(value: dict[str, Any], name: str, where: str, kinds: frozenset
     argument holds (an operation ``Dot`` from ``keras.src.ops.numpy`` is not the layer ``Dot``)."""
     module, registered = value.get("module"), value.get("registered_name")
     allowed = {found for group, modules in MODULES for found in modules if name in group and name in kinds}
-    if isinstance(module, str) and module not in allowed and module.startswith(OPERATION_MODULES):
+    if (
+        isinstance(module, str)
+        and module.startswith(OPERATION_MODULES)
+        and module not in allowed
+        and not module.startswith(TORCH_OPTIMIZER_MODULE)
+    ):
         operation = _snake(name)
         config = value.get("config")
         label = config.get("name") if isinstance(config, dict) else None

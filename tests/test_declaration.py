@@ -536,11 +536,11 @@ def test_an_optimizer_as_keras_writes_it_on_pytorch_is_that_optimizer_and_no_oth
     assert optimizer(honest)["class_name"] == "Adam"
     vetted = vet(forged(honest, lambda d: optimizer(d).update(module=torch_adam)))
     assert vetted.compile["optimizer"]["module"] == torch_adam
-    with pytest.raises(Refused, match="not from Keras|outside a layer"):
+    with pytest.raises(Refused, match="not from Keras"):
         vet(
             forged(
                 honest, lambda d: optimizer(d).update(module="keras.src.backend.torch.optimizers.torch_sgd")
             )
         )
-    with pytest.raises(Refused, match="not from Keras|outside a layer"):
+    with pytest.raises(Refused, match="not from Keras"):
         vet(forged(honest, lambda d: first_layer(d).update(module=torch_adam)))
